@@ -1,0 +1,82 @@
+# wintun: the C library, its tests, the example and the benchmarks.
+#   make            build/libwintun.so, the example and the benchmark
+#   make test       everything the CI runs: set-up, C tests (plain, ASan+UBSan, TSan), mingw check
+#   make demo       the README's demo: examples/example.c on the emulated backend
+
+CC ?= cc
+BUILD ?= build
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror=implicit-function-declaration -fvisibility=hidden -Icsrc -Idriver
+CFLAGS ?= -O2 -g
+LDLIBS := -lpthread
+
+CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
+            driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
+WIN_SRC := csrc/platform_win32.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
+           driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
+HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
+
+UNIT_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_event
+STRESS_TESTS := test_stress
+
+.PHONY: all lib test test-c test-asan test-tsan check-mingw demo bench setup clean
+
+all: lib $(BUILD)/example $(BUILD)/bench_pair
+
+lib: $(BUILD)/libwintun.so
+
+$(BUILD)/libwintun.so: $(CORE_SRC) $(HEADERS) | $(BUILD)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -fPIC -shared -o $@ $(CORE_SRC) $(LDLIBS)
+
+$(BUILD)/example: examples/example.c $(BUILD)/libwintun.so
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< -L$(BUILD) -Wl,-rpath,'$$ORIGIN' -lwintun $(LDLIBS)
+
+$(BUILD)/bench_pair: bench/bench_pair.c $(CORE_SRC) $(HEADERS) | $(BUILD)
+	$(CC) $(CFLAGS_COMMON) -O2 -g -o $@ bench/bench_pair.c $(CORE_SRC) $(LDLIBS)
+
+$(BUILD):
+	mkdir -p $@
+
+# One binary per test, in three flavours: plain, ASan+UBSan, TSan.
+define test_rules
+$(BUILD)/$(1)/%: tests/%.c $(CORE_SRC) $(HEADERS)
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS_COMMON) $(2) -o $$@ $$< $(CORE_SRC) $(LDLIBS)
+endef
+$(eval $(call test_rules,plain,-O2 -g))
+$(eval $(call test_rules,asan,-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all))
+$(eval $(call test_rules,tsan,-O1 -g -fsanitize=thread))
+
+ALL_TESTS := $(UNIT_TESTS) $(STRESS_TESTS)
+
+test-c: $(addprefix $(BUILD)/plain/,$(ALL_TESTS))
+	@tests/run_c_tests.sh plain $(ALL_TESTS)
+
+test-asan: $(addprefix $(BUILD)/asan/,$(ALL_TESTS))
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  tests/run_c_tests.sh asan $(ALL_TESTS)
+
+test-tsan: $(addprefix $(BUILD)/tsan/,$(STRESS_TESTS) test_session test_event)
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 tests/run_c_tests.sh tsan $(STRESS_TESTS) test_session test_event
+
+# The core must build for Windows: every source compiled with mingw-w64.
+check-mingw:
+	@mkdir -p $(BUILD)/mingw
+	x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror=implicit-function-declaration -O2 -Icsrc -Idriver \
+	  -DWINTUN_BUILDING_DLL -shared -o $(BUILD)/mingw/wintun-core.dll $(WIN_SRC) -lbcrypt -lws2_32
+	@echo "mingw-w64 build of the core: OK"
+
+setup:
+	@scripts/setup.sh
+
+test: setup
+	$(MAKE) test-c test-asan test-tsan check-mingw
+
+demo: setup
+	$(MAKE) $(BUILD)/example
+	WINTUN_BACKEND=emulated $(BUILD)/example --count 5
+
+bench: $(BUILD)/bench_pair
+	$(BUILD)/bench_pair
+
+clean:
+	rm -rf $(BUILD)

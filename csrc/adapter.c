@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * WintunCreateAdapter, WintunOpenAdapter, WintunCloseAdapter, WintunGetAdapterLUID,
+ * WintunDeleteDriver, WintunGetRunningDriverVersion and the adapter-level extensions.
+ */
+#include "adapter.h"
+#include "logger.h"
+#include "platform.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ADAPTER_MAGIC 0x57544144u /* "WTAD" */
+
+static wt_mutex registry_lock = WT_MUTEX_INIT;
+static struct wt_device *devices;
+
+struct wt_device *wt_adapter_device(WINTUN_ADAPTER_HANDLE adapter)
+{
+    if (!adapter || adapter->magic != ADAPTER_MAGIC) {
+        SetLastError(ERROR_INVALID_HANDLE);
+        return NULL;
+    }
+    return adapter->dev;
+}
+
+void wt_device_ref(struct wt_device *dev)
+{
+    wt_mutex_lock(&registry_lock);
+    ++dev->refs;
+    wt_mutex_unlock(&registry_lock);
+}
+
+static void device_free(struct wt_device *dev)
+{
+    wt_driver_destroy(&dev->driver);
+    if (dev->ops && dev->port)
+        dev->ops->destroy(dev);
+    free(dev->name);
+    free(dev->name_utf8);
+    free(dev->tunnel_type);
+    free(dev);
+}
+
+void wt_device_unref(struct wt_device *dev)
+{
+    wt_mutex_lock(&registry_lock);
+    int last = --dev->refs == 0;
+    wt_mutex_unlock(&registry_lock);
+    if (last)
+        device_free(dev);
+}
+
+static int guid_equal(const GUID *a, const GUID *b) { return !memcmp(a, b, sizeof(GUID)); }
+
+/* Under the registry lock. */
+static struct wt_device *find_device(const WCHAR *name)
+{
+    for (struct wt_device *dev = devices; dev; dev = dev->next)
+        if (!wt_wide_casecmp(dev->name, name))
+            return dev;
+    return NULL;
+}
+
+static WINTUN_BACKEND backend_from_environment(void)
+{
+    const char *value = getenv("WINTUN_BACKEND");
+    if (!value || !*value || !strcmp(value, "kernel"))
+        return WINTUN_BACKEND_KERNEL;
+    if (!strcmp(value, "emulated"))
+        return WINTUN_BACKEND_EMULATED;
+    wt_log_error(ERROR_NOT_SUPPORTED, "WINTUN_BACKEND=\"%s\" is not a backend; use \"kernel\" or \"emulated\"", value);
+    return WINTUN_BACKEND_DEFAULT;
+}
+
+static const wt_backend_ops *backend_ops(WINTUN_BACKEND backend)
+{
+    switch (backend) {
+    case WINTUN_BACKEND_EMULATED:
+        return &wt_emulated_backend;
+    case WINTUN_BACKEND_KERNEL:
+        wt_log_error(ERROR_NOT_SUPPORTED,
+                     "The kernel backend is not available in this build; set WINTUN_BACKEND=emulated for an "
+                     "in-process adapter");
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+static WINTUN_ADAPTER_HANDLE new_handle(struct wt_device *dev, int owner)
+{
+    WINTUN_ADAPTER_HANDLE adapter = calloc(1, sizeof(*adapter));
+    if (!adapter)
+        return NULL;
+    adapter->magic = ADAPTER_MAGIC;
+    adapter->owner = owner;
+    adapter->dev = dev;
+    return adapter;
+}
+
+static DWORD check_name(LPCWSTR name, LPCWSTR tunnel_type)
+{
+    if (!name || !*name)
+        return wt_log_error(ERROR_INVALID_PARAMETER, "The adapter name is empty");
+    if (!tunnel_type || !*tunnel_type)
+        return wt_log_error(ERROR_INVALID_PARAMETER, "The tunnel type is empty");
+    if (wt_wide_len(name) >= WT_MAX_ADAPTER_NAME)
+        return wt_log_error(ERROR_BUFFER_OVERFLOW, "The adapter name is longer than %d characters", WT_MAX_ADAPTER_NAME - 1);
+    /* Wintun formats "<TunnelType> Tunnel" into MAX_ADAPTER_NAME + 8 characters. */
+    if (wt_wide_len(tunnel_type) + 7 >= WT_MAX_ADAPTER_NAME + 8)
+        return wt_log_error(ERROR_BUFFER_OVERFLOW, "The tunnel type is longer than %d characters", WT_MAX_ADAPTER_NAME);
+    return ERROR_SUCCESS;
+}
+
+WINTUN_ADAPTER_HANDLE WINAPI
+WintunCreateAdapterEx(LPCWSTR name, LPCWSTR tunnel_type, const GUID *requested_guid, WINTUN_BACKEND backend)
+{
+    DWORD err = check_name(name, tunnel_type);
+    if (err) {
+        SetLastError(err);
+        return NULL;
+    }
+    if (backend == WINTUN_BACKEND_DEFAULT)
+        backend = backend_from_environment();
+    else if (backend != WINTUN_BACKEND_EMULATED && backend != WINTUN_BACKEND_KERNEL)
+        backend = WINTUN_BACKEND_DEFAULT;
+    const wt_backend_ops *ops = backend_ops(backend);
+    if (!ops) {
+        if (backend == WINTUN_BACKEND_DEFAULT)
+            wt_log_error(ERROR_NOT_SUPPORTED, "Unknown backend");
+        SetLastError(ERROR_NOT_SUPPORTED);
+        return NULL;
+    }
+
+    struct wt_device *dev = calloc(1, sizeof(*dev));
+    if (!dev) {
+        SetLastError(wt_log_error(ERROR_NOT_ENOUGH_MEMORY, "Failed to allocate the adapter"));
+        return NULL;
+    }
+    dev->refs = 1;
+    dev->backend = backend;
+    wt_driver_init(&dev->driver, NULL, NULL); /* the backend plugs its port in */
+    dev->name = wt_wide_dup(name);
+    dev->name_utf8 = wt_wide_to_utf8_dup(name);
+    dev->tunnel_type = wt_wide_dup(tunnel_type);
+    if (!dev->name || !dev->tunnel_type) {
+        err = wt_log_error(ERROR_NOT_ENOUGH_MEMORY, "Failed to allocate the adapter");
+        goto fail;
+    }
+    if (!dev->name_utf8) {
+        err = wt_log_error(ERROR_INVALID_NAME, "The adapter name is not valid Unicode");
+        goto fail;
+    }
+    if (requested_guid)
+        dev->guid = *requested_guid;
+    else if ((err = wt_random_bytes(&dev->guid, sizeof(dev->guid))))
+        goto fail;
+    else {
+        dev->guid.Data3 = (uint16_t)((dev->guid.Data3 & 0x0FFF) | 0x4000); /* version 4 */
+        dev->guid.Data4[0] = (uint8_t)((dev->guid.Data4[0] & 0x3F) | 0x80);
+    }
+    dev->luid.Info.IfType = WT_IF_TYPE_PROP_VIRTUAL;
+
+    /* Creation is serialised, as Wintun's device installation mutex does. */
+    wt_mutex_lock(&registry_lock);
+    for (struct wt_device *other = devices; other; other = other->next) {
+        if (!wt_wide_casecmp(other->name, name)) {
+            wt_mutex_unlock(&registry_lock);
+            err = wt_log_error(ERROR_ALREADY_EXISTS, "Adapter \"%s\" already exists", dev->name_utf8);
+            goto fail;
+        }
+        if (guid_equal(&other->guid, &dev->guid)) {
+            wt_mutex_unlock(&registry_lock);
+            err = wt_log_error(ERROR_ALREADY_EXISTS, "Adapter \"%s\" already has the requested GUID", other->name_utf8);
+            goto fail;
+        }
+    }
+    dev->ops = ops;
+    err = ops->create(dev);
+    if (err) {
+        dev->ops = NULL;
+        wt_mutex_unlock(&registry_lock);
+        goto fail;
+    }
+    WINTUN_ADAPTER_HANDLE adapter = new_handle(dev, 1);
+    if (!adapter) {
+        ops->remove(dev);
+        wt_mutex_unlock(&registry_lock);
+        err = wt_log_error(ERROR_NOT_ENOUGH_MEMORY, "Failed to allocate the adapter handle");
+        goto fail;
+    }
+    dev->next = devices;
+    devices = dev;
+    wt_mutex_unlock(&registry_lock);
+    wt_log(WINTUN_LOG_INFO, "Created %s adapter \"%s\"", ops->name, dev->name_utf8);
+    return adapter;
+
+fail:
+    device_free(dev);
+    SetLastError(err);
+    return NULL;
+}
+
+WINTUN_ADAPTER_HANDLE WINAPI WintunCreateAdapter(LPCWSTR name, LPCWSTR tunnel_type, const GUID *requested_guid)
+{
+    return WintunCreateAdapterEx(name, tunnel_type, requested_guid, WINTUN_BACKEND_DEFAULT);
+}
+
+WINTUN_ADAPTER_HANDLE WINAPI WintunOpenAdapter(LPCWSTR name)
+{
+    if (!name || !*name) {
+        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "The adapter name is empty"));
+        return NULL;
+    }
+    wt_mutex_lock(&registry_lock);
+    struct wt_device *dev = find_device(name);
+    if (dev)
+        ++dev->refs;
+    wt_mutex_unlock(&registry_lock);
+    if (!dev) {
+        /* Wintun logs this at ERR too. */
+        SetLastError(wt_log_error(ERROR_NOT_FOUND, "Failed to find matching adapter name"));
+        return NULL;
+    }
+    WINTUN_ADAPTER_HANDLE adapter = new_handle(dev, 0);
+    if (!adapter) {
+        wt_device_unref(dev);
+        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+    }
+    return adapter;
+}
+
+VOID WINAPI WintunCloseAdapter(WINTUN_ADAPTER_HANDLE adapter)
+{
+    struct wt_device *dev = wt_adapter_device(adapter);
+    if (!dev)
+        return; /* NULL is a no-op, as in Wintun */
+    adapter->magic = 0;
+    if (adapter->owner) {
+        wt_mutex_lock(&registry_lock);
+        for (struct wt_device **p = &devices; *p; p = &(*p)->next) {
+            if (*p == dev) {
+                *p = dev->next;
+                break;
+            }
+        }
+        dev->removed = 1;
+        wt_mutex_unlock(&registry_lock);
+        /* The session, if any, ends on the driver side: its readers get ERROR_HANDLE_EOF. */
+        wt_driver_kill(&dev->driver);
+        dev->ops->remove(dev);
+        wt_log(WINTUN_LOG_INFO, "Removed adapter \"%s\"", dev->name_utf8);
+    }
+    free(adapter);
+    wt_device_unref(dev);
+}
+
+VOID WINAPI WintunGetAdapterLUID(WINTUN_ADAPTER_HANDLE adapter, NET_LUID *luid)
+{
+    struct wt_device *dev = wt_adapter_device(adapter);
+    if (!dev || !luid) {
+        if (luid)
+            luid->Value = 0;
+        return;
+    }
+    *luid = dev->luid;
+}
+
+BOOL WINAPI WintunDeleteDriver(VOID)
+{
+    wt_mutex_lock(&registry_lock);
+    int in_use = devices != NULL;
+    wt_mutex_unlock(&registry_lock);
+    if (in_use) {
+        SetLastError(wt_log_error(ERROR_INF_IN_USE_BY_DEVICES, "Failed to remove the driver: adapters still use it"));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+DWORD WINAPI WintunGetRunningDriverVersion(VOID)
+{
+    return (WT_DRIVER_VERSION_MAJOR << 16) | WT_DRIVER_VERSION_MINOR;
+}
+
+WINTUN_BACKEND WINAPI WintunGetAdapterBackend(WINTUN_ADAPTER_HANDLE adapter)
+{
+    struct wt_device *dev = wt_adapter_device(adapter);
+    return dev ? dev->backend : WINTUN_BACKEND_DEFAULT;
+}
+
+BOOL WINAPI WintunGetAdapterGUID(WINTUN_ADAPTER_HANDLE adapter, GUID *guid)
+{
+    struct wt_device *dev = wt_adapter_device(adapter);
+    if (!dev)
+        return FALSE;
+    if (!guid) {
+        SetLastError(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    *guid = dev->guid;
+    return TRUE;
+}
+
+BOOL WINAPI WintunGetAdapterName(WINTUN_ADAPTER_HANDLE adapter, WCHAR *name, DWORD size)
+{
+    struct wt_device *dev = wt_adapter_device(adapter);
+    if (!dev)
+        return FALSE;
+    size_t len = wt_wide_len(dev->name);
+    if (!name || size <= len) {
+        SetLastError(name ? ERROR_INSUFFICIENT_BUFFER : ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    memcpy(name, dev->name, (len + 1) * sizeof(WCHAR));
+    return TRUE;
+}
+
+BOOL WINAPI WintunGetAdapterStatistics(WINTUN_ADAPTER_HANDLE adapter, WINTUN_ADAPTER_STATISTICS *stats)
+{
+    struct wt_device *dev = wt_adapter_device(adapter);
+    if (!dev)
+        return FALSE;
+    if (!stats) {
+        SetLastError(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    wt_driver_get_stats(&dev->driver, stats);
+    return TRUE;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Logging to the WintunSetLogger callback, in Wintun 0.14's format: messages up to 0x400
+ * characters (longer ones end in U+2026), FILETIME stamps, error lines ending in
+ * ": <system text> (Code 0x%08X)". Logging never changes the caller's last error.
+ */
+#ifndef WINTUN_LOGGER_H
+#define WINTUN_LOGGER_H
+
+#include "wintun.h"
+
+#if defined(__GNUC__)
+#define WT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define WT_PRINTF(f, a)
+#endif
+
+void wt_log(WINTUN_LOGGER_LEVEL level, const char *fmt, ...) WT_PRINTF(2, 3);
+/* Logs at ERR with the text of Error and its code; returns Error, so that callers can write
+ * `return wt_log_error(ERROR_X, "Failed to ...")`. */
+DWORD wt_log_error(DWORD error, const char *fmt, ...) WT_PRINTF(2, 3);
+/* As wt_log_error, for a failed POSIX call: carries the errno text and number too. */
+DWORD wt_log_errno(int err, const char *fmt, ...) WT_PRINTF(2, 3);
+
+#define WT_LOG_MAX_CHARS 0x400
+
+#endif

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The portable layer under the library: locks, threads, time, ring memory, error text and string
+ * conversion. Events and the last error are Win32's own API on Windows and win32compat.h's on
+ * Linux, so the core calls CreateEventW/SetEvent/WaitForMultipleObjects/GetLastError everywhere.
+ */
+#ifndef WINTUN_PLATFORM_H
+#define WINTUN_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <pthread.h>
+#include "win32compat.h"
+#endif
+
+#ifdef _WIN32
+typedef SRWLOCK wt_mutex;
+typedef HANDLE wt_thread;
+#define WT_MUTEX_INIT SRWLOCK_INIT
+#else
+#define WT_MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
+typedef pthread_mutex_t wt_mutex;
+typedef pthread_t wt_thread;
+#endif
+
+void wt_mutex_init(wt_mutex *m);
+void wt_mutex_destroy(wt_mutex *m);
+void wt_mutex_lock(wt_mutex *m);
+void wt_mutex_unlock(wt_mutex *m);
+
+/* Starts fn(arg) on a new thread; returns a Win32 error code. */
+DWORD wt_thread_start(wt_thread *t, void (*fn)(void *), void *arg);
+void wt_thread_join(wt_thread t);
+void wt_yield(void);
+void wt_sleep_us(uint32_t us);
+
+/* 100 ns units since 1601-01-01 UTC, as Windows' FILETIME. */
+uint64_t wt_filetime_now(void);
+/* Monotonic nanoseconds, for timeouts and spin limits. */
+uint64_t wt_monotonic_ns(void);
+
+/* Fills buf with random bytes from the OS; returns a Win32 code. */
+DWORD wt_random_bytes(void *buf, size_t size);
+
+/* Page-aligned zeroed memory for rings; NULL with the last error set on failure. */
+void *wt_ring_alloc(size_t size);
+void wt_ring_free(void *p, size_t size);
+
+/* Wakes every thread waiting on the event, now and later, until it is closed: used at teardown
+ * so that no reader stays blocked. On Windows it is SetEvent. */
+void wt_event_wake_all(HANDLE event);
+
+/* Win32 error code for an errno value. */
+DWORD wt_win32_from_errno(int err);
+/* The system's text for a Win32 error code, without a trailing newline. */
+void wt_error_text(DWORD code, char *buf, size_t size);
+
+/* UTF-8 <-> WCHAR. wt_wide_to_utf8 returns the byte length written (without NUL) or -1 when
+ * the buffer is too small or the string is not valid. The _dup forms return malloc'd strings. */
+int wt_wide_to_utf8(const WCHAR *in, char *out, size_t size);
+char *wt_wide_to_utf8_dup(const WCHAR *in);
+WCHAR *wt_utf8_to_wide_dup(const char *in);
+size_t wt_wide_len(const WCHAR *s);
+int wt_wide_casecmp(const WCHAR *a, const WCHAR *b);
+WCHAR *wt_wide_dup(const WCHAR *s);
+
+#endif

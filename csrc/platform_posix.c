@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * POSIX/Linux implementation of platform.h.
+ */
+#ifndef _WIN32
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "platform.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
+#include <wctype.h>
+
+void wt_mutex_init(wt_mutex *m)
+{
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+    /* Spin a little before sleeping, as Wintun's critical sections (spin count 0x10000) do. */
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+    pthread_mutex_init(m, &attr);
+    pthread_mutexattr_destroy(&attr);
+}
+
+void wt_mutex_destroy(wt_mutex *m) { pthread_mutex_destroy(m); }
+void wt_mutex_lock(wt_mutex *m) { pthread_mutex_lock(m); }
+void wt_mutex_unlock(wt_mutex *m) { pthread_mutex_unlock(m); }
+
+struct thread_start
+{
+    void (*fn)(void *);
+    void *arg;
+};
+
+static void *thread_main(void *p)
+{
+    struct thread_start start = *(struct thread_start *)p;
+    free(p);
+    start.fn(start.arg);
+    return NULL;
+}
+
+DWORD wt_thread_start(wt_thread *t, void (*fn)(void *), void *arg)
+{
+    struct thread_start *start = malloc(sizeof(*start));
+    if (!start)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    start->fn = fn;
+    start->arg = arg;
+    int err = pthread_create(t, NULL, thread_main, start);
+    if (err) {
+        free(start);
+        return wt_win32_from_errno(err);
+    }
+    return ERROR_SUCCESS;
+}
+
+void wt_thread_join(wt_thread t) { pthread_join(t, NULL); }
+void wt_yield(void) { sched_yield(); }
+
+void wt_sleep_us(uint32_t us)
+{
+    struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
+    while (nanosleep(&ts, &ts) && errno == EINTR)
+        ;
+}
+
+uint64_t wt_filetime_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* 11644473600 s between 1601-01-01 and 1970-01-01. */
+    return ((uint64_t)ts.tv_sec + 11644473600ULL) * 10000000ULL + (uint64_t)ts.tv_nsec / 100;
+}
+
+uint64_t wt_monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+DWORD wt_random_bytes(void *buf, size_t size)
+{
+    uint8_t *p = buf;
+    while (size) {
+        ssize_t n = getrandom(p, size, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return wt_win32_from_errno(errno);
+        }
+        p += n;
+        size -= (size_t)n;
+    }
+    return ERROR_SUCCESS;
+}
+
+void *wt_ring_alloc(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        SetLastError(wt_win32_from_errno(errno));
+        return NULL;
+    }
+    return p;
+}
+
+void wt_ring_free(void *p, size_t size)
+{
+    if (p)
+        munmap(p, size);
+}
+
+DWORD wt_win32_from_errno(int err)
+{
+    switch (err) {
+    case 0:
+        return ERROR_SUCCESS;
+    case EPERM:
+    case EACCES:
+        return ERROR_ACCESS_DENIED;
+    case ENOENT:
+        return ERROR_FILE_NOT_FOUND;
+    case ENOMEM:
+    case ENOBUFS:
+        return ERROR_NOT_ENOUGH_MEMORY;
+    case EBADF:
+        return ERROR_INVALID_HANDLE;
+    case EINVAL:
+    case ERANGE:
+        return ERROR_INVALID_PARAMETER;
+    case EEXIST:
+        return ERROR_ALREADY_EXISTS;
+    case EBUSY:
+        return ERROR_BUSY;
+    case EAGAIN:
+        return ERROR_NO_MORE_ITEMS;
+    case ENODEV:
+    case ENXIO:
+        return ERROR_DEV_NOT_EXIST;
+    case ENOTSUP:
+        return ERROR_NOT_SUPPORTED;
+    case ENAMETOOLONG:
+        return ERROR_INVALID_NAME;
+    case ETIMEDOUT:
+        return ERROR_TIMEOUT;
+    case ENETUNREACH:
+        return ERROR_NETWORK_UNREACHABLE;
+    default:
+        return ERROR_GEN_FAILURE;
+    }
+}
+
+/* FormatMessage's English text for the codes this library reports. */
+static const struct
+{
+    DWORD code;
+    const char *text;
+} error_texts[] = {
+    { ERROR_SUCCESS, "The operation completed successfully." },
+    { ERROR_FILE_NOT_FOUND, "The system cannot find the file specified." },
+    { ERROR_ACCESS_DENIED, "Access is denied." },
+    { ERROR_INVALID_HANDLE, "The handle is invalid." },
+    { ERROR_NOT_ENOUGH_MEMORY, "Not enough memory resources are available to process this command." },
+    { ERROR_INVALID_DATA, "The data is invalid." },
+    { ERROR_OUTOFMEMORY, "Not enough memory resources are available to complete this operation." },
+    { ERROR_NOT_READY, "The device is not ready." },
+    { ERROR_GEN_FAILURE, "A device attached to the system is not functioning." },
+    { ERROR_HANDLE_EOF, "Reached the end of the file." },
+    { ERROR_NOT_SUPPORTED, "The request is not supported." },
+    { ERROR_DEV_NOT_EXIST, "The specified network resource or device is no longer available." },
+    { ERROR_FILE_EXISTS, "The file exists." },
+    { ERROR_INVALID_PARAMETER, "The parameter is incorrect." },
+    { ERROR_BUFFER_OVERFLOW, "The file name is too long." },
+    { ERROR_INSUFFICIENT_BUFFER, "The data area passed to a system call is too small." },
+    { ERROR_INVALID_NAME, "The filename, directory name, or volume label syntax is incorrect." },
+    { ERROR_BUSY, "The requested resource is in use." },
+    { ERROR_ALREADY_EXISTS, "Cannot create a file when that file already exists." },
+    { ERROR_NO_MORE_ITEMS, "No more data is available." },
+    { ERROR_VERSION_PARSE_ERROR, "Failed to parse the version." },
+    { ERROR_NOT_FOUND, "Element not found." },
+    { ERROR_NETWORK_UNREACHABLE, "The network location cannot be reached." },
+    { ERROR_ALREADY_INITIALIZED, "An attempt was made to perform an initialization operation when initialization has already been completed." },
+    { ERROR_PRIVILEGE_NOT_HELD, "A required privilege is not held by the client." },
+    { ERROR_TIMEOUT, "This operation returned because the timeout period expired." },
+    { ERROR_DEVICE_NOT_AVAILABLE, "The device is not ready for use." },
+    { ERROR_OBJECT_ALREADY_EXISTS, "The object already exists." },
+    { ERROR_INF_IN_USE_BY_DEVICES, "The INF is in use by devices." },
+};
+
+void wt_error_text(DWORD code, char *buf, size_t size)
+{
+    if (!size)
+        return;
+    for (size_t i = 0; i < sizeof(error_texts) / sizeof(error_texts[0]); ++i) {
+        if (error_texts[i].code == code) {
+            snprintf(buf, size, "%s", error_texts[i].text);
+            return;
+        }
+    }
+    buf[0] = '\0';
+}
+
+/* WCHAR is UTF-32 here. */
+int wt_wide_to_utf8(const WCHAR *in, char *out, size_t size)
+{
+    size_t n = 0;
+    for (; *in; ++in) {
+        uint32_t c = (uint32_t)*in;
+        char tmp[4];
+        size_t len;
+        if (c < 0x80) {
+            tmp[0] = (char)c;
+            len = 1;
+        } else if (c < 0x800) {
+            tmp[0] = (char)(0xC0 | (c >> 6));
+            tmp[1] = (char)(0x80 | (c & 0x3F));
+            len = 2;
+        } else if (c < 0x10000) {
+            if (c >= 0xD800 && c <= 0xDFFF)
+                return -1;
+            tmp[0] = (char)(0xE0 | (c >> 12));
+            tmp[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+            tmp[2] = (char)(0x80 | (c & 0x3F));
+            len = 3;
+        } else if (c <= 0x10FFFF) {
+            tmp[0] = (char)(0xF0 | (c >> 18));
+            tmp[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+            tmp[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+            tmp[3] = (char)(0x80 | (c & 0x3F));
+            len = 4;
+        } else {
+            return -1;
+        }
+        if (n + len + 1 > size)
+            return -1;
+        memcpy(out + n, tmp, len);
+        n += len;
+    }
+    if (n + 1 > size)
+        return -1;
+    out[n] = '\0';
+    return (int)n;
+}
+
+char *wt_wide_to_utf8_dup(const WCHAR *in)
+{
+    size_t size = wt_wide_len(in) * 4 + 1;
+    char *out = malloc(size);
+    if (!out)
+        return NULL;
+    if (wt_wide_to_utf8(in, out, size) < 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+WCHAR *wt_utf8_to_wide_dup(const char *in)
+{
+    size_t len = strlen(in);
+    WCHAR *out = malloc((len + 1) * sizeof(WCHAR));
+    if (!out)
+        return NULL;
+    const unsigned char *s = (const unsigned char *)in;
+    size_t n = 0;
+    while (*s) {
+        uint32_t c = *s;
+        int extra = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+        if (extra < 0)
+            c = 0xFFFD, extra = 0;
+        else if (extra)
+            c &= 0x3F >> extra;
+        ++s;
+        for (int i = 0; i < extra; ++i, ++s) {
+            if ((*s & 0xC0) != 0x80) {
+                c = 0xFFFD;
+                break;
+            }
+            c = (c << 6) | (*s & 0x3F);
+        }
+        out[n++] = (WCHAR)c;
+    }
+    out[n] = 0;
+    return out;
+}
+
+size_t wt_wide_len(const WCHAR *s) { return wcslen(s); }
+
+int wt_wide_casecmp(const WCHAR *a, const WCHAR *b)
+{
+    for (;; ++a, ++b) {
+        wint_t ca = towlower((wint_t)*a), cb = towlower((wint_t)*b);
+        if (ca != cb)
+            return ca < cb ? -1 : 1;
+        if (!ca)
+            return 0;
+    }
+}
+
+WCHAR *wt_wide_dup(const WCHAR *s)
+{
+    size_t len = wcslen(s);
+    WCHAR *out = malloc((len + 1) * sizeof(WCHAR));
+    if (out)
+        memcpy(out, s, (len + 1) * sizeof(WCHAR));
+    return out;
+}
+#endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Windows implementation of platform.h (events and the last error are Win32's own).
+ */
+#ifdef _WIN32
+#include "platform.h"
+
+#include <bcrypt.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+void wt_mutex_init(wt_mutex *m) { InitializeSRWLock(m); }
+void wt_mutex_destroy(wt_mutex *m) { (void)m; }
+void wt_mutex_lock(wt_mutex *m) { AcquireSRWLockExclusive(m); }
+void wt_mutex_unlock(wt_mutex *m) { ReleaseSRWLockExclusive(m); }
+
+struct thread_start
+{
+    void (*fn)(void *);
+    void *arg;
+};
+
+static DWORD WINAPI thread_main(LPVOID p)
+{
+    struct thread_start start = *(struct thread_start *)p;
+    free(p);
+    start.fn(start.arg);
+    return 0;
+}
+
+DWORD wt_thread_start(wt_thread *t, void (*fn)(void *), void *arg)
+{
+    struct thread_start *start = malloc(sizeof(*start));
+    if (!start)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    start->fn = fn;
+    start->arg = arg;
+    *t = CreateThread(NULL, 0, thread_main, start, 0, NULL);
+    if (!*t) {
+        DWORD err = GetLastError();
+        free(start);
+        return err;
+    }
+    return ERROR_SUCCESS;
+}
+
+void wt_thread_join(wt_thread t)
+{
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+}
+
+void wt_yield(void) { SwitchToThread(); }
+void wt_sleep_us(uint32_t us) { Sleep((us + 999) / 1000); }
+
+uint64_t wt_filetime_now(void)
+{
+    FILETIME ft;
+    GetSystemTimePreciseAsFileTime(&ft);
+    return ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
+}
+
+uint64_t wt_monotonic_ns(void)
+{
+    static LARGE_INTEGER freq;
+    LARGE_INTEGER now;
+    if (!freq.QuadPart)
+        QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&now);
+    return (uint64_t)((double)now.QuadPart * 1e9 / (double)freq.QuadPart);
+}
+
+DWORD wt_random_bytes(void *buf, size_t size)
+{
+    NTSTATUS status = BCryptGenRandom(NULL, buf, (ULONG)size, BCRYPT_USE_SYSTEM_PREFERRED_RNG);
+    return status == 0 ? ERROR_SUCCESS : ERROR_GEN_FAILURE;
+}
+
+void *wt_ring_alloc(size_t size)
+{
+    return VirtualAlloc(NULL, size, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+}
+
+void wt_ring_free(void *p, size_t size)
+{
+    (void)size;
+    if (p)
+        VirtualFree(p, 0, MEM_RELEASE);
+}
+
+void wt_event_wake_all(HANDLE event) { SetEvent(event); }
+
+DWORD wt_win32_from_errno(int err)
+{
+    switch (err) {
+    case 0:
+        return ERROR_SUCCESS;
+    case EPERM:
+    case EACCES:
+        return ERROR_ACCESS_DENIED;
+    case ENOENT:
+        return ERROR_FILE_NOT_FOUND;
+    case ENOMEM:
+        return ERROR_NOT_ENOUGH_MEMORY;
+    case EINVAL:
+        return ERROR_INVALID_PARAMETER;
+    case EEXIST:
+        return ERROR_ALREADY_EXISTS;
+    default:
+        return ERROR_GEN_FAILURE;
+    }
+}
+
+void wt_error_text(DWORD code, char *buf, size_t size)
+{
+    if (!size)
+        return;
+    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS | FORMAT_MESSAGE_MAX_WIDTH_MASK,
+                             NULL, code, MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT), buf, (DWORD)size, NULL);
+    while (n && (buf[n - 1] == ' ' || buf[n - 1] == '\r' || buf[n - 1] == '\n'))
+        --n;
+    buf[n < size ? n : size - 1] = '\0';
+}
+
+int wt_wide_to_utf8(const WCHAR *in, char *out, size_t size)
+{
+    int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, in, -1, out, (int)size, NULL, NULL);
+    return n > 0 ? n - 1 : -1;
+}
+
+char *wt_wide_to_utf8_dup(const WCHAR *in)
+{
+    int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, in, -1, NULL, 0, NULL, NULL);
+    if (n <= 0)
+        return NULL;
+    char *out = malloc((size_t)n);
+    if (out && WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, in, -1, out, n, NULL, NULL) <= 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+WCHAR *wt_utf8_to_wide_dup(const char *in)
+{
+    int n = MultiByteToWideChar(CP_UTF8, 0, in, -1, NULL, 0);
+    if (n <= 0)
+        return NULL;
+    WCHAR *out = malloc((size_t)n * sizeof(WCHAR));
+    if (out)
+        MultiByteToWideChar(CP_UTF8, 0, in, -1, out, n);
+    return out;
+}
+
+size_t wt_wide_len(const WCHAR *s) { return wcslen(s); }
+int wt_wide_casecmp(const WCHAR *a, const WCHAR *b) { return _wcsicmp(a, b); }
+WCHAR *wt_wide_dup(const WCHAR *s) { return _wcsdup(s); }
+#endif

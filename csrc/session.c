@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The client half of the rings: Wintun's api/session.c semantics (reference §2), with its gaps
+ * closed (see wintun.h). One lock per ring; the two directions never share one.
+ *
+ * Memory: one page-aligned region holds this struct, then the Send ring, then the Receive ring
+ * right after it (as Wintun lays out its two rings).
+ */
+#include "adapter.h"
+#include "logger.h"
+#include "platform.h"
+
+#include <string.h>
+
+#define SESSION_MAGIC 0x57545353u /* "WTSS" */
+#define SESSION_HEADER_SIZE 4096
+
+struct _TUN_SESSION
+{
+    uint32_t magic;
+    uint32_t capacity;
+    struct wt_device *dev;
+    size_t memory_size;
+    TUN_REGISTER_RINGS descriptor;
+    /* Receive ring: the client produces (AllocateSendPacket/SendPacket). */
+    _Alignas(64) struct
+    {
+        wt_mutex lock;
+        uint32_t tail;          /* next allocation */
+        uint32_t tail_release;  /* first allocated packet not yet published */
+        uint32_t packets_to_release;
+    } receive;
+    /* Send ring: the client consumes (ReceivePacket/ReleaseReceivePacket). */
+    _Alignas(64) struct
+    {
+        wt_mutex lock;
+        uint32_t head;          /* next packet to hand out */
+        uint32_t head_release;  /* first handed-out packet not yet released */
+        uint32_t packets_to_release;
+    } send;
+};
+
+_Static_assert(sizeof(struct _TUN_SESSION) <= SESSION_HEADER_SIZE, "session header fits its page");
+
+static WINTUN_SESSION_HANDLE session_from(WINTUN_SESSION_HANDLE session)
+{
+    if (!session || session->magic != SESSION_MAGIC) {
+        SetLastError(ERROR_INVALID_HANDLE);
+        return NULL;
+    }
+    return session;
+}
+
+WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE adapter, DWORD capacity)
+{
+    struct wt_device *dev = wt_adapter_device(adapter);
+    if (!dev)
+        return NULL;
+    DWORD err;
+    /* The driver's order: an existing session first, then the capacity. */
+    if (wt_driver_has_session(&dev->driver)) {
+        SetLastError(wt_log_error(ERROR_ALREADY_INITIALIZED, "Failed to register rings"));
+        return NULL;
+    }
+    if (!tun_ring_capacity_valid(capacity)) {
+        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Failed to register rings: capacity 0x%x is not a power of two in [0x%x, 0x%x]",
+                                  (unsigned)capacity, TUN_MIN_RING_CAPACITY, TUN_MAX_RING_CAPACITY));
+        return NULL;
+    }
+    const uint32_t ring_size = TUN_RING_SIZE(capacity);
+    const size_t memory_size = SESSION_HEADER_SIZE + 2 * (size_t)ring_size;
+    uint8_t *memory = wt_ring_alloc(memory_size);
+    if (!memory) {
+        SetLastError(wt_log_error(GetLastError(), "Failed to allocate ring memory"));
+        return NULL;
+    }
+    WINTUN_SESSION_HANDLE session = (WINTUN_SESSION_HANDLE)memory;
+    session->capacity = capacity;
+    session->dev = dev;
+    session->memory_size = memory_size;
+    wt_mutex_init(&session->receive.lock);
+    wt_mutex_init(&session->send.lock);
+    TUN_RING *send_ring = (TUN_RING *)(memory + SESSION_HEADER_SIZE);
+    TUN_RING *receive_ring = (TUN_RING *)(memory + SESSION_HEADER_SIZE + ring_size);
+    /* Armed from the start, so that the first packet signals a reader that waits at once. */
+    send_ring->Alertable = 1;
+    session->descriptor.Send.RingSize = ring_size;
+    session->descriptor.Send.Ring = send_ring;
+    session->descriptor.Send.TailMoved = CreateEventW(NULL, FALSE, FALSE, NULL);
+    session->descriptor.Receive.RingSize = ring_size;
+    session->descriptor.Receive.Ring = receive_ring;
+    session->descriptor.Receive.TailMoved = CreateEventW(NULL, FALSE, FALSE, NULL);
+    if (!session->descriptor.Send.TailMoved || !session->descriptor.Receive.TailMoved) {
+        err = wt_log_error(GetLastError(), "Failed to create the ring events");
+        goto fail;
+    }
+    wt_device_ref(dev);
+    err = wt_driver_register(&dev->driver, &session->descriptor);
+    if (err) {
+        wt_log_error(err, "Failed to register rings");
+        wt_device_unref(dev);
+        goto fail;
+    }
+    session->magic = SESSION_MAGIC;
+    return session;
+
+fail:
+    if (session->descriptor.Send.TailMoved)
+        CloseHandle(session->descriptor.Send.TailMoved);
+    if (session->descriptor.Receive.TailMoved)
+        CloseHandle(session->descriptor.Receive.TailMoved);
+    wt_mutex_destroy(&session->receive.lock);
+    wt_mutex_destroy(&session->send.lock);
+    wt_ring_free(memory, memory_size);
+    SetLastError(err);
+    return NULL;
+}
+
+VOID WINAPI WintunEndSession(WINTUN_SESSION_HANDLE session)
+{
+    if (!session_from(session))
+        return;
+    session->magic = 0;
+    /* Driver side first: the receive thread stops, Send Tail closes, blocked readers wake. */
+    wt_driver_unregister(&session->dev->driver, session->descriptor.Send.Ring);
+    /* Let calls already inside the session leave. */
+    wt_mutex_lock(&session->send.lock);
+    wt_mutex_unlock(&session->send.lock);
+    wt_mutex_lock(&session->receive.lock);
+    wt_mutex_unlock(&session->receive.lock);
+    CloseHandle(session->descriptor.Send.TailMoved);
+    CloseHandle(session->descriptor.Receive.TailMoved);
+    wt_mutex_destroy(&session->receive.lock);
+    wt_mutex_destroy(&session->send.lock);
+    wt_device_unref(session->dev);
+    wt_ring_free(session, session->memory_size);
+}
+
+HANDLE WINAPI WintunGetReadWaitEvent(WINTUN_SESSION_HANDLE session)
+{
+    if (!session_from(session))
+        return NULL;
+    return session->descriptor.Send.TailMoved;
+}
+
+/* The ring offset of the packet whose payload is at data, if it lies in the window
+ * [start, end) of outstanding packets; else -1. */
+static int64_t outstanding_offset(const TUN_RING *ring, uint32_t capacity, const BYTE *data, uint32_t start, uint32_t end)
+{
+    uintptr_t p = (uintptr_t)data, base = (uintptr_t)ring->Data + sizeof(TUN_PACKET);
+    if (!data || p < base)
+        return -1;
+    uintptr_t offset = p - base;
+    if (offset >= capacity || (offset & (TUN_ALIGNMENT - 1)))
+        return -1;
+    if (TUN_RING_WRAP((uint32_t)offset - start, capacity) >= TUN_RING_WRAP(end - start, capacity))
+        return -1;
+    return (int64_t)offset;
+}
+
+BYTE *WINAPI WintunReceivePacket(WINTUN_SESSION_HANDLE session, DWORD *packet_size)
+{
+    if (!session_from(session))
+        return NULL;
+    if (!packet_size) {
+        SetLastError(ERROR_INVALID_PARAMETER);
+        return NULL;
+    }
+    DWORD err;
+    TUN_RING *ring = session->descriptor.Send.Ring;
+    const uint32_t capacity = session->capacity;
+    wt_mutex_lock(&session->send.lock);
+    const uint32_t head = session->send.head;
+    if (head >= capacity) {
+        err = ERROR_HANDLE_EOF;
+        goto fail;
+    }
+    uint32_t tail = tun_load_acquire(&ring->Tail);
+    if (tail >= capacity) {
+        err = ERROR_HANDLE_EOF;
+        goto fail;
+    }
+    if (head == tail) {
+        /* About to report empty: arm the read event, then look once more (full fence). */
+        tun_store_seq(&ring->Alertable, 1);
+        tail = tun_load_seq(&ring->Tail);
+        if (tail >= capacity) {
+            err = ERROR_HANDLE_EOF;
+            goto fail;
+        }
+        if (head == tail) {
+            err = ERROR_NO_MORE_ITEMS;
+            goto fail;
+        }
+    }
+    const uint32_t content = tun_ring_used(head, tail, capacity);
+    if (content < sizeof(TUN_PACKET)) {
+        err = ERROR_INVALID_DATA;
+        goto fail;
+    }
+    TUN_PACKET *packet = tun_ring_packet(ring, head);
+    const uint32_t size = packet->Size;
+    if (size > TUN_MAX_IP_PACKET_SIZE) {
+        err = ERROR_INVALID_DATA;
+        goto fail;
+    }
+    const uint32_t space = tun_packet_space(size);
+    if (space > content) {
+        err = ERROR_INVALID_DATA;
+        goto fail;
+    }
+    *packet_size = size;
+    session->send.head = TUN_RING_WRAP(head + space, capacity);
+    session->send.packets_to_release++;
+    wt_mutex_unlock(&session->send.lock);
+    return packet->Data;
+
+fail:
+    wt_mutex_unlock(&session->send.lock);
+    SetLastError(err);
+    return NULL;
+}
+
+VOID WINAPI WintunReleaseReceivePacket(WINTUN_SESSION_HANDLE session, const BYTE *data)
+{
+    if (!session_from(session))
+        return;
+    TUN_RING *ring = session->descriptor.Send.Ring;
+    const uint32_t capacity = session->capacity;
+    wt_mutex_lock(&session->send.lock);
+    int64_t offset = outstanding_offset(ring, capacity, data, session->send.head_release, session->send.head);
+    TUN_PACKET *packet = offset < 0 ? NULL : tun_ring_packet(ring, (uint32_t)offset);
+    if (!packet || (packet->Size & TUN_PACKET_RELEASE)) {
+        wt_mutex_unlock(&session->send.lock);
+        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, packet ? "Packet released twice" : "Released pointer is not an outstanding received packet"));
+        return;
+    }
+    packet->Size |= TUN_PACKET_RELEASE;
+    while (session->send.packets_to_release) {
+        const TUN_PACKET *p = tun_ring_packet(ring, session->send.head_release);
+        if (!(p->Size & TUN_PACKET_RELEASE))
+            break;
+        session->send.head_release =
+            TUN_RING_WRAP(session->send.head_release + tun_packet_space(p->Size & ~TUN_PACKET_RELEASE), capacity);
+        session->send.packets_to_release--;
+    }
+    tun_store_release(&ring->Head, session->send.head_release);
+    wt_mutex_unlock(&session->send.lock);
+}
+
+BYTE *WINAPI WintunAllocateSendPacket(WINTUN_SESSION_HANDLE session, DWORD packet_size)
+{
+    if (!session_from(session))
+        return NULL;
+    if (packet_size > TUN_MAX_IP_PACKET_SIZE) {
+        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Packet size %u exceeds 0x%x", (unsigned)packet_size, TUN_MAX_IP_PACKET_SIZE));
+        return NULL;
+    }
+    DWORD err;
+    TUN_RING *ring = session->descriptor.Receive.Ring;
+    const uint32_t capacity = session->capacity;
+    wt_mutex_lock(&session->receive.lock);
+    const uint32_t tail = session->receive.tail;
+    if (tail >= capacity) {
+        err = ERROR_HANDLE_EOF;
+        goto fail;
+    }
+    const uint32_t space = tun_packet_space(packet_size);
+    const uint32_t head = tun_load_acquire(&ring->Head);
+    if (head >= capacity) {
+        err = ERROR_HANDLE_EOF;
+        goto fail;
+    }
+    if (space > tun_ring_free(head, tail, capacity)) {
+        err = ERROR_BUFFER_OVERFLOW;
+        goto fail;
+    }
+    TUN_PACKET *packet = tun_ring_packet(ring, tail);
+    packet->Size = packet_size | TUN_PACKET_RELEASE;
+    session->receive.tail = TUN_RING_WRAP(tail + space, capacity);
+    session->receive.packets_to_release++;
+    wt_mutex_unlock(&session->receive.lock);
+    return packet->Data;
+
+fail:
+    wt_mutex_unlock(&session->receive.lock);
+    SetLastError(err);
+    return NULL;
+}
+
+VOID WINAPI WintunSendPacket(WINTUN_SESSION_HANDLE session, const BYTE *data)
+{
+    if (!session_from(session))
+        return;
+    TUN_RING *ring = session->descriptor.Receive.Ring;
+    const uint32_t capacity = session->capacity;
+    wt_mutex_lock(&session->receive.lock);
+    int64_t offset = outstanding_offset(ring, capacity, data, session->receive.tail_release, session->receive.tail);
+    TUN_PACKET *packet = offset < 0 ? NULL : tun_ring_packet(ring, (uint32_t)offset);
+    if (!packet || !(packet->Size & TUN_PACKET_RELEASE)) {
+        wt_mutex_unlock(&session->receive.lock);
+        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, packet ? "Packet sent twice" : "Sent pointer is not an allocated packet"));
+        return;
+    }
+    packet->Size &= ~TUN_PACKET_RELEASE;
+    while (session->receive.packets_to_release) {
+        const TUN_PACKET *p = tun_ring_packet(ring, session->receive.tail_release);
+        if (p->Size & TUN_PACKET_RELEASE)
+            break;
+        session->receive.tail_release = TUN_RING_WRAP(session->receive.tail_release + tun_packet_space(p->Size), capacity);
+        session->receive.packets_to_release--;
+    }
+    if (ring->Tail != session->receive.tail_release) {
+        tun_store_seq(&ring->Tail, session->receive.tail_release);
+        if (tun_load_seq(&ring->Alertable))
+            SetEvent(session->descriptor.Receive.TailMoved);
+    }
+    wt_mutex_unlock(&session->receive.lock);
+}
+
+BOOL WINAPI WintunIsReceiveReady(WINTUN_SESSION_HANDLE session)
+{
+    if (!session_from(session))
+        return TRUE; /* WintunReceivePacket will report the error */
+    TUN_RING *ring = session->descriptor.Send.Ring;
+    wt_mutex_lock(&session->send.lock);
+    const uint32_t head = session->send.head;
+    BOOL ready = head != tun_load_acquire(&ring->Tail);
+    if (!ready) {
+        tun_store_seq(&ring->Alertable, 1);
+        ready = head != tun_load_seq(&ring->Tail);
+    }
+    wt_mutex_unlock(&session->send.lock);
+    return ready;
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * wintun.h: Wintun 0.14's session API, implemented by this library on Linux and Windows.
+ *
+ * Same 14 functions, names (including WintunGetAdapterLUID), types, semantics, check order and
+ * Win32 error codes as Wintun 0.14 (see shared/reference/wintun-protocol.md §2), so a program
+ * written against Wintun builds on Linux with the same calls. On failure a function returns
+ * NULL/FALSE/0 and GetLastError() tells why; as in Wintun, success does not clear the last
+ * error, so test the return value first.
+ *
+ * Where this implementation closes Wintun's gaps:
+ * - WintunAllocateSendPacket rejects PacketSize > WINTUN_MAX_IP_PACKET_SIZE with
+ *   ERROR_INVALID_PARAMETER (Wintun accepted it and the driver then killed the ring).
+ * - WintunStartSession rejects a capacity that is not a power of two in
+ *   [WINTUN_MIN_RING_CAPACITY, WINTUN_MAX_RING_CAPACITY] with ERROR_INVALID_PARAMETER.
+ * - WintunEndSession wakes every thread blocked on the read-wait event (WaitForSingleObject
+ *   returns WAIT_OBJECT_0); such a thread must not use the session again.
+ * - WintunReleaseReceivePacket and WintunSendPacket detect a packet released or sent twice, or a
+ *   pointer outside the outstanding packets, and refuse it with ERROR_INVALID_PARAMETER (the
+ *   functions return nothing, so the last error is the only report; an ERR line is logged).
+ *   A pointer that lies inside another packet's payload cannot always be told from a packet:
+ *   pass only pointers these functions returned.
+ * - Handles: NULL or an already closed handle gives ERROR_INVALID_HANDLE where Wintun would
+ *   crash; a pointer that never was a handle cannot be checked (undefined behaviour).
+ * - The read-wait event is signalled when a packet arrives after WintunReceivePacket reported
+ *   ERROR_NO_MORE_ITEMS (and once for the first packet of the session): wait on it only after
+ *   that error, as Wintun prescribes. On Linux it is pollable: WintunGetEventFd(event).
+ *
+ * Adapters and backends (Linux): WintunCreateAdapter makes a kernel TUN interface ("kernel"
+ * backend) or an in-process emulated adapter that needs no privileges ("emulated" backend). The
+ * environment variable WINTUN_BACKEND picks one: "emulated" or "kernel" (the default). Names are
+ * at most 127 characters (ERROR_BUFFER_OVERFLOW, as Wintun); the kernel backend also refuses
+ * names Linux cannot take (15 bytes of UTF-8) with ERROR_INVALID_NAME, never truncating them.
+ * wintun_ext.h has this library's extensions (statistics, MTU, addresses, backend choice).
+ *
+ * Programs that load the functions at run time, as Wintun's example does
+ * (static WINTUN_CREATE_ADAPTER_FUNC *WintunCreateAdapter;), define WINTUN_NO_PROTOTYPES before
+ * including this header.
+ */
+#ifndef WINTUN_H
+#define WINTUN_H
+
+#ifdef _WIN32
+#include <windows.h>
+#include <ipexport.h>
+#include <ifdef.h>
+#else
+#include "win32compat.h"
+#endif
+
+#ifndef VOID
+#define VOID void
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(WINTUN_BUILDING_DLL)
+#define WINTUN_API __declspec(dllexport)
+#elif defined(_WIN32) && defined(WINTUN_USING_DLL)
+#define WINTUN_API __declspec(dllimport)
+#elif defined(__GNUC__) && !defined(_WIN32)
+#define WINTUN_API __attribute__((visibility("default")))
+#else
+#define WINTUN_API
+#endif
+
+/* A handle representing a Wintun adapter. */
+typedef struct _WINTUN_ADAPTER *WINTUN_ADAPTER_HANDLE;
+
+/* A handle representing a Wintun session. */
+typedef struct _TUN_SESSION *WINTUN_SESSION_HANDLE;
+
+#define WINTUN_MIN_RING_CAPACITY 0x20000  /* 128kiB */
+#define WINTUN_MAX_RING_CAPACITY 0x4000000 /* 64MiB */
+#define WINTUN_MAX_IP_PACKET_SIZE 0xFFFF
+
+typedef enum
+{
+    WINTUN_LOG_INFO, /* Informational */
+    WINTUN_LOG_WARN, /* Warning */
+    WINTUN_LOG_ERR   /* Error */
+} WINTUN_LOGGER_LEVEL;
+
+/* Called with the level, a FILETIME timestamp (100 ns since 1601-01-01 UTC) and the message.
+ * May be called from any thread, several at once. */
+typedef VOID(CALLBACK *WINTUN_LOGGER_CALLBACK)(WINTUN_LOGGER_LEVEL Level, DWORD64 Timestamp, LPCWSTR Message);
+
+typedef WINTUN_ADAPTER_HANDLE(WINAPI WINTUN_CREATE_ADAPTER_FUNC)(LPCWSTR Name, LPCWSTR TunnelType, const GUID *RequestedGUID);
+typedef WINTUN_ADAPTER_HANDLE(WINAPI WINTUN_OPEN_ADAPTER_FUNC)(LPCWSTR Name);
+typedef VOID(WINAPI WINTUN_CLOSE_ADAPTER_FUNC)(WINTUN_ADAPTER_HANDLE Adapter);
+typedef BOOL(WINAPI WINTUN_DELETE_DRIVER_FUNC)(VOID);
+typedef VOID(WINAPI WINTUN_GET_ADAPTER_LUID_FUNC)(WINTUN_ADAPTER_HANDLE Adapter, NET_LUID *Luid);
+typedef DWORD(WINAPI WINTUN_GET_RUNNING_DRIVER_VERSION_FUNC)(VOID);
+typedef VOID(WINAPI WINTUN_SET_LOGGER_FUNC)(WINTUN_LOGGER_CALLBACK NewLogger);
+typedef WINTUN_SESSION_HANDLE(WINAPI WINTUN_START_SESSION_FUNC)(WINTUN_ADAPTER_HANDLE Adapter, DWORD Capacity);
+typedef VOID(WINAPI WINTUN_END_SESSION_FUNC)(WINTUN_SESSION_HANDLE Session);
+typedef HANDLE(WINAPI WINTUN_GET_READ_WAIT_EVENT_FUNC)(WINTUN_SESSION_HANDLE Session);
+typedef BYTE *(WINAPI WINTUN_RECEIVE_PACKET_FUNC)(WINTUN_SESSION_HANDLE Session, DWORD *PacketSize);
+typedef VOID(WINAPI WINTUN_RELEASE_RECEIVE_PACKET_FUNC)(WINTUN_SESSION_HANDLE Session, const BYTE *Packet);
+typedef BYTE *(WINAPI WINTUN_ALLOCATE_SEND_PACKET_FUNC)(WINTUN_SESSION_HANDLE Session, DWORD PacketSize);
+typedef VOID(WINAPI WINTUN_SEND_PACKET_FUNC)(WINTUN_SESSION_HANDLE Session, const BYTE *Packet);
+
+#ifndef WINTUN_NO_PROTOTYPES
+/* Creates an adapter. Name: at most 127 characters. TunnelType: at most 128 characters.
+ * RequestedGUID: the adapter's GUID, or NULL for a random one. Errors: ERROR_INVALID_PARAMETER
+ * (NULL or empty strings), ERROR_BUFFER_OVERFLOW (too long), ERROR_INVALID_NAME (a name the OS
+ * cannot take), ERROR_ALREADY_EXISTS (the name or GUID is taken), ERROR_ACCESS_DENIED (no
+ * privilege for the kernel backend), ERROR_NOT_SUPPORTED (unknown WINTUN_BACKEND). */
+WINTUN_API WINTUN_CREATE_ADAPTER_FUNC WintunCreateAdapter;
+/* Opens an existing adapter by name (case-insensitive). ERROR_NOT_FOUND if there is none. An
+ * opened handle does not own the adapter: closing it leaves the adapter in place. */
+WINTUN_API WINTUN_OPEN_ADAPTER_FUNC WintunOpenAdapter;
+/* Releases the handle; the adapter is removed if this handle created it. NULL is a no-op. */
+WINTUN_API WINTUN_CLOSE_ADAPTER_FUNC WintunCloseAdapter;
+/* Nothing to uninstall here: the driver half is part of the library. FALSE with
+ * ERROR_INF_IN_USE_BY_DEVICES while adapters exist, as Wintun's un-forced removal fails. */
+WINTUN_API WINTUN_DELETE_DRIVER_FUNC WintunDeleteDriver;
+WINTUN_API WINTUN_GET_ADAPTER_LUID_FUNC WintunGetAdapterLUID;
+/* (major << 16) | minor of the driver half: 0.14, the protocol it serves. */
+WINTUN_API WINTUN_GET_RUNNING_DRIVER_VERSION_FUNC WintunGetRunningDriverVersion;
+WINTUN_API WINTUN_SET_LOGGER_FUNC WintunSetLogger;
+WINTUN_API WINTUN_START_SESSION_FUNC WintunStartSession;
+WINTUN_API WINTUN_END_SESSION_FUNC WintunEndSession;
+WINTUN_API WINTUN_GET_READ_WAIT_EVENT_FUNC WintunGetReadWaitEvent;
+WINTUN_API WINTUN_RECEIVE_PACKET_FUNC WintunReceivePacket;
+WINTUN_API WINTUN_RELEASE_RECEIVE_PACKET_FUNC WintunReleaseReceivePacket;
+WINTUN_API WINTUN_ALLOCATE_SEND_PACKET_FUNC WintunAllocateSendPacket;
+WINTUN_API WINTUN_SEND_PACKET_FUNC WintunSendPacket;
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

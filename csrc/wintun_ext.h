@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * wintun_ext.h: this library's additions to Wintun's API. Same conventions as wintun.h:
+ * FALSE/NULL on failure with GetLastError() set; nothing here exists in Wintun's own DLL.
+ */
+#ifndef WINTUN_EXT_H
+#define WINTUN_EXT_H
+
+#include "wintun.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum
+{
+    WINTUN_BACKEND_DEFAULT = 0,  /* WINTUN_BACKEND from the environment, else kernel */
+    WINTUN_BACKEND_EMULATED = 1, /* in-process adapter, no privileges needed */
+    WINTUN_BACKEND_KERNEL = 2    /* Linux TUN device / Windows Wintun driver */
+} WINTUN_BACKEND;
+
+/* WintunCreateAdapter with an explicit backend. */
+WINTUN_API WINTUN_ADAPTER_HANDLE WINAPI
+WintunCreateAdapterEx(LPCWSTR Name, LPCWSTR TunnelType, const GUID *RequestedGUID, WINTUN_BACKEND Backend);
+WINTUN_API WINTUN_BACKEND WINAPI WintunGetAdapterBackend(WINTUN_ADAPTER_HANDLE Adapter);
+WINTUN_API BOOL WINAPI WintunGetAdapterGUID(WINTUN_ADAPTER_HANDLE Adapter, GUID *Guid);
+/* Copies the adapter's name into Name (Size characters, NUL included). ERROR_INSUFFICIENT_BUFFER
+ * if it does not fit. */
+WINTUN_API BOOL WINAPI WintunGetAdapterName(WINTUN_ADAPTER_HANDLE Adapter, WCHAR *Name, DWORD Size);
+
+/* Counters kept by the driver half, named from the adapter's (the OS's) side like a NIC's:
+ * "Send" = packets the OS sends out of the adapter, delivered to the client's Send ring
+ * (WintunReceivePacket); "Receive" = packets the client injects (WintunSendPacket) and the
+ * driver hands to the OS. */
+typedef struct _WINTUN_ADAPTER_STATISTICS
+{
+    DWORD64 SendPackets;     /* delivered into the Send ring */
+    DWORD64 SendBytes;
+    DWORD64 SendDrops;       /* Send ring full, or no session: the whole batch was dropped */
+    DWORD64 SendErrors;      /* larger than WINTUN_MAX_IP_PACKET_SIZE */
+    DWORD64 ReceivePackets;  /* taken from the Receive ring and handed to the OS */
+    DWORD64 ReceiveBytes;
+    DWORD64 ReceiveDiscards; /* not IPv4/IPv6, or shorter than its IP header (Wintun 0.14) */
+    DWORD64 ReceiveDrops;    /* the OS side could not take it (queue full, peer without session) */
+    DWORD64 ReceiveErrors;   /* corrupt ring framing (ring closed), or the OS refused the write */
+} WINTUN_ADAPTER_STATISTICS;
+
+WINTUN_API BOOL WINAPI WintunGetAdapterStatistics(WINTUN_ADAPTER_HANDLE Adapter, WINTUN_ADAPTER_STATISTICS *Stats);
+
+/* IP configuration, through the OS's own API on the kernel backend (netlink, IP Helper) and
+ * kept in the adapter on the emulated one. Family is AF_INET or AF_INET6 of the platform;
+ * Address holds 4 or 16 bytes in network order. */
+typedef struct _WINTUN_ADDRESS
+{
+    ADDRESS_FAMILY Family;
+    BYTE PrefixLength;
+    BYTE Address[16];
+} WINTUN_ADDRESS;
+
+#define WINTUN_MAX_ADDRESSES 64
+
+WINTUN_API BOOL WINAPI WintunAddAdapterAddress(WINTUN_ADAPTER_HANDLE Adapter, const WINTUN_ADDRESS *Address);
+WINTUN_API BOOL WINAPI WintunDeleteAdapterAddress(WINTUN_ADAPTER_HANDLE Adapter, const WINTUN_ADDRESS *Address);
+/* On input *Count is the room in Addresses; on output the number the adapter has. FALSE with
+ * ERROR_INSUFFICIENT_BUFFER when they did not fit (nothing is copied then). */
+WINTUN_API BOOL WINAPI WintunGetAdapterAddresses(WINTUN_ADAPTER_HANDLE Adapter, WINTUN_ADDRESS *Addresses, DWORD *Count);
+/* MTU in bytes: 68..65535 for IPv4-only use; 1280..65535 once an IPv6 address is set. */
+WINTUN_API BOOL WINAPI WintunSetAdapterMtu(WINTUN_ADAPTER_HANDLE Adapter, DWORD Mtu);
+WINTUN_API BOOL WINAPI WintunGetAdapterMtu(WINTUN_ADAPTER_HANDLE Adapter, DWORD *Mtu);
+WINTUN_API BOOL WINAPI WintunSetAdapterUp(WINTUN_ADAPTER_HANDLE Adapter, BOOL Up);
+WINTUN_API BOOL WINAPI WintunGetAdapterUp(WINTUN_ADAPTER_HANDLE Adapter, BOOL *Up);
+
+/* Non-blocking check that WintunReceivePacket would return a packet (TRUE) or an error (TRUE,
+ * so that the caller calls it and learns the error). FALSE means empty: the read-wait event is
+ * then armed, as after ERROR_NO_MORE_ITEMS, and will be signalled by the next packet. */
+WINTUN_API BOOL WINAPI WintunIsReceiveReady(WINTUN_SESSION_HANDLE Session);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

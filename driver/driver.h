@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The driver half: what wintun.sys does, in-process. It serves the two rings of a session:
+ * it consumes the Receive ring (packets the client injects) on its own thread and hands them to
+ * the port, and it produces into the Send ring whatever the port says the OS sends out of the
+ * adapter. Everything in the rings is untrusted: offsets and sizes are checked before use, and a
+ * ring is declared bad exactly where Wintun 0.14 does.
+ *
+ * The port is the OS side (driver/port.h): the Linux TUN device, or the emulated wire.
+ */
+#ifndef WINTUN_DRIVER_H
+#define WINTUN_DRIVER_H
+
+#include "../csrc/platform.h"
+#include "../csrc/ring.h"
+#include "../csrc/wintun_ext.h"
+
+#define WT_DRIVER_VERSION_MAJOR 0
+#define WT_DRIVER_VERSION_MINOR 14
+/* Packets handed to the port at once by the receive thread. */
+#define WT_RECEIVE_BATCH 256
+/* How long the receive thread spins on an empty ring before it sleeps (Wintun: 0.1 ms). */
+#define WT_RECEIVE_SPIN_NS 100000
+
+typedef struct wt_packet
+{
+    const uint8_t *data;
+    uint32_t size;
+} wt_packet;
+
+struct wt_driver;
+
+typedef struct wt_port_ops
+{
+    /* Packets the client sent, in ring order, for the OS. Returns how many it took from the
+     * front; the driver retries the rest later (backpressure: ring space stays held, as Wintun
+     * holds it until the stack returns the packets). Drops must be counted by the port. */
+    uint32_t (*transmit)(void *port, const wt_packet *packets, uint32_t count);
+} wt_port_ops;
+
+typedef struct wt_stats
+{
+    uint64_t send_packets, send_bytes, send_drops, send_errors;
+    uint64_t receive_packets, receive_bytes, receive_discards, receive_drops, receive_errors;
+} wt_stats;
+
+/* Send ring producer state, guarded by lock. */
+struct wt_send_side
+{
+    wt_mutex lock;
+    TUN_RING *ring;
+    uint32_t capacity;
+    uint32_t tail;       /* private copy, the ring's Tail is only ever stored */
+    uint32_t head_cache; /* last Head read from the ring (never ahead of the real one) */
+    HANDLE tail_moved;
+};
+
+struct wt_receive_side
+{
+    TUN_RING *ring;
+    uint32_t capacity;
+    HANDLE tail_moved;
+    HANDLE stop;      /* manual-reset: teardown in progress */
+    wt_thread thread;
+    int thread_running;
+};
+
+typedef struct wt_driver
+{
+    wt_mutex registration_lock;
+    int registered;    /* guarded by send.lock and registration_lock */
+    int dead;          /* the adapter is gone: no more sessions */
+    int disconnecting; /* read by the receive thread */
+    struct wt_send_side send;
+    struct wt_receive_side receive;
+    const wt_port_ops *ops;
+    void *port;
+    wt_stats stats; /* updated with atomic adds */
+} wt_driver;
+
+void wt_driver_init(wt_driver *driver, const wt_port_ops *ops, void *port);
+void wt_driver_destroy(wt_driver *driver);
+
+/* Registers a session's rings (Wintun's TUN_IOCTL_REGISTER_RINGS). Returns ERROR_SUCCESS,
+ * ERROR_ALREADY_INITIALIZED (a session is registered), ERROR_INVALID_PARAMETER (sizes, pointers,
+ * events or the initial Send Tail), or the error of starting the receive thread. */
+DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings);
+
+/* Ends the session on the driver side: the receive thread stops and sets Receive Head to
+ * 0xFFFFFFFF, then Send Tail is set to 0xFFFFFFFF and readers are woken. Only if the session's
+ * Send ring is send_ring (NULL: whichever is registered); idempotent. */
+void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring);
+
+/* The adapter is going away: ends the session and refuses new ones (ERROR_DEV_NOT_EXIST). */
+void wt_driver_kill(wt_driver *driver);
+
+enum wt_indicate_mode
+{
+    WT_INDICATE_ALL_OR_NOTHING, /* Wintun: a batch that does not fit is dropped and counted */
+    WT_INDICATE_PREFIX          /* take what fits, drop nothing: for lossless wires */
+};
+
+/* Packets the OS sends out of the adapter: copied into the Send ring, in order. Oversize
+ * packets are skipped and counted as errors. Returns how many packets were consumed (delivered,
+ * dropped or skipped); *error gets ERROR_SUCCESS, ERROR_BUFFER_OVERFLOW (ring full),
+ * ERROR_NOT_READY (no session) or ERROR_HANDLE_EOF (the client broke the ring's Head). */
+uint32_t wt_driver_indicate(wt_driver *driver, const wt_packet *packets, uint32_t count, enum wt_indicate_mode mode,
+                            DWORD *error);
+
+/* Whether a session is registered now. */
+int wt_driver_has_session(wt_driver *driver);
+
+void wt_driver_get_stats(wt_driver *driver, WINTUN_ADAPTER_STATISTICS *stats);
+
+#define WT_STAT_ADD(driver, field, n) __atomic_add_fetch(&(driver)->stats.field, (uint64_t)(n), __ATOMIC_RELAXED)
+
+/* receive_ring.c: the receive thread's body. */
+void wt_receive_thread(void *driver);
+
+/* ip.h helper: Wintun 0.14's only content check. */
+static inline int wt_is_ip_packet(const uint8_t *data, uint32_t size)
+{
+    if (size >= 20 && (data[0] >> 4) == 4)
+        return 1;
+    if (size >= 40 && (data[0] >> 4) == 6)
+        return 1;
+    return 0;
+}
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * A backend is the OS side of an adapter: it creates and removes the interface, receives the
+ * packets the client sends (its wt_port_ops) and calls wt_driver_indicate for the packets the
+ * OS sends out, and holds the interface's IP configuration. Each function returns a Win32 code.
+ */
+#ifndef WINTUN_PORT_H
+#define WINTUN_PORT_H
+
+#include "driver.h"
+
+struct wt_device;
+
+typedef struct wt_backend_ops
+{
+    const char *name;
+    WINTUN_BACKEND kind;
+    /* Makes the interface; sets dev->port, dev->luid's NetLuidIndex and initialises
+     * dev->driver with the port's ops. */
+    DWORD (*create)(struct wt_device *dev);
+    /* Takes the interface away (the owner closed it); the device may live on until its last
+     * reference goes, but no packet crosses any more. */
+    void (*remove)(struct wt_device *dev);
+    /* Frees what create made, after the last reference. */
+    void (*destroy)(struct wt_device *dev);
+    DWORD (*set_mtu)(struct wt_device *dev, DWORD mtu);
+    DWORD (*get_mtu)(struct wt_device *dev, DWORD *mtu);
+    DWORD (*add_address)(struct wt_device *dev, const WINTUN_ADDRESS *address);
+    DWORD (*delete_address)(struct wt_device *dev, const WINTUN_ADDRESS *address);
+    DWORD (*get_addresses)(struct wt_device *dev, WINTUN_ADDRESS *addresses, DWORD *count);
+    DWORD (*set_up)(struct wt_device *dev, BOOL up);
+    DWORD (*get_up)(struct wt_device *dev, BOOL *up);
+} wt_backend_ops;
+
+extern const wt_backend_ops wt_emulated_backend;
+
+#endif

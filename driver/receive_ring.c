@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The driver as consumer of the Receive ring: packets the client injects, handed to the OS
+ * (Wintun's TunProcessReceiveData, reference §1.6). One thread per session.
+ *
+ * - Empty ring: spin up to 0.1 ms, then the Alertable handshake with full fences (store
+ *   Alertable = 1, re-read Tail, sleep on TailMoved), the lost-wake-up fix of §5.1.
+ * - Framing is untrusted: Tail >= capacity, less than 4 bytes of content, Size > 0xFFFF or a
+ *   packet longer than the content declare the ring bad: Head = 0xFFFFFFFF, thread ends.
+ * - A packet that is not IPv4/IPv6 (version nibble and minimum length) is discarded and counted
+ *   (Wintun 0.14), not fatal.
+ * - Head is published only after the port has taken the packets, so ring space is held while
+ *   the OS side is busy (backpressure for lossless ports).
+ */
+#include "driver.h"
+#include "../csrc/logger.h"
+
+enum batch_end
+{
+    BATCH_OK,
+    BATCH_BAD_RING
+};
+
+/* Waits until Tail moves away from head, or teardown. Returns the new Tail, or head on stop. */
+static uint32_t wait_for_tail(wt_driver *driver, TUN_RING *ring, uint32_t head)
+{
+    uint64_t spin_until = wt_monotonic_ns() + WT_RECEIVE_SPIN_NS;
+    for (;;) {
+        uint32_t tail = tun_load_acquire(&ring->Tail);
+        if (tail != head)
+            return tail;
+        if (__atomic_load_n(&driver->disconnecting, __ATOMIC_ACQUIRE))
+            return head;
+        if (wt_monotonic_ns() < spin_until) {
+            wt_yield();
+            continue;
+        }
+        tun_store_seq(&ring->Alertable, 1);
+        tail = tun_load_seq(&ring->Tail);
+        if (tail != head) {
+            tun_store_seq(&ring->Alertable, 0);
+            ResetEvent(driver->receive.tail_moved); /* a signal the client may have raced in */
+            return tail;
+        }
+        HANDLE events[2] = { driver->receive.stop, driver->receive.tail_moved };
+        WaitForMultipleObjects(2, events, FALSE, INFINITE);
+        tun_store_seq(&ring->Alertable, 0);
+        spin_until = wt_monotonic_ns() + WT_RECEIVE_SPIN_NS;
+    }
+}
+
+/* Hands packets[0..count) to the port, waiting while it pushes back. Returns how many it took
+ * (fewer only on teardown). */
+static uint32_t transmit_all(wt_driver *driver, const wt_packet *packets, uint32_t count)
+{
+    uint32_t done = 0, idle = 0;
+    while (done < count) {
+        uint32_t n = driver->ops->transmit(driver->port, packets + done, count - done);
+        if (n) {
+            done += n;
+            idle = 0;
+            continue;
+        }
+        if (__atomic_load_n(&driver->disconnecting, __ATOMIC_ACQUIRE))
+            break;
+        /* No event tells us the OS side made room: back off from yielding to 1 ms sleeps. */
+        if (++idle < 64)
+            wt_yield();
+        else
+            wt_sleep_us(idle < 256 ? 50 : 1000);
+    }
+    return done;
+}
+
+void wt_receive_thread(void *arg)
+{
+    wt_driver *driver = arg;
+    TUN_RING *ring = driver->receive.ring;
+    const uint32_t capacity = driver->receive.capacity;
+    wt_packet packets[WT_RECEIVE_BATCH];
+    uint32_t ends[WT_RECEIVE_BATCH];
+
+    uint32_t head = tun_load_acquire(&ring->Head);
+    if (head >= capacity) {
+        wt_log_error(ERROR_INVALID_DATA, "Receive ring Head 0x%x is outside its capacity 0x%x", head, capacity);
+        WT_STAT_ADD(driver, receive_errors, 1);
+        goto close_ring;
+    }
+
+    while (!__atomic_load_n(&driver->disconnecting, __ATOMIC_ACQUIRE)) {
+        uint32_t tail = wait_for_tail(driver, ring, head);
+        if (tail == head)
+            continue; /* teardown */
+        enum batch_end end = BATCH_OK;
+        if (tail >= capacity) {
+            wt_log_error(ERROR_INVALID_DATA, "Receive ring Tail 0x%x is outside its capacity 0x%x", tail, capacity);
+            end = BATCH_BAD_RING;
+        }
+
+        /* Parse what is there, up to one batch. */
+        uint32_t n = 0, discards = 0, offset = head;
+        uint64_t bytes = 0;
+        while (end == BATCH_OK && offset != tail && n < WT_RECEIVE_BATCH) {
+            uint32_t content = tun_ring_used(offset, tail, capacity);
+            if (content < sizeof(TUN_PACKET)) {
+                wt_log_error(ERROR_INVALID_DATA, "Receive ring has %u bytes at 0x%x, less than a packet header", content, offset);
+                end = BATCH_BAD_RING;
+                break;
+            }
+            const TUN_PACKET *packet = tun_ring_packet(ring, offset);
+            uint32_t size = *(const volatile uint32_t *)&packet->Size; /* read once */
+            if (size > TUN_MAX_IP_PACKET_SIZE) {
+                wt_log_error(ERROR_INVALID_DATA, "Receive ring packet at 0x%x has size 0x%x > 0xFFFF", offset, size);
+                end = BATCH_BAD_RING;
+                break;
+            }
+            uint32_t space = tun_packet_space(size);
+            if (space > content) {
+                wt_log_error(ERROR_INVALID_DATA, "Receive ring packet at 0x%x of size %u runs past Tail", offset, size);
+                end = BATCH_BAD_RING;
+                break;
+            }
+            offset = TUN_RING_WRAP(offset + space, capacity);
+            if (!wt_is_ip_packet(packet->Data, size)) {
+                ++discards;
+                continue;
+            }
+            packets[n] = (wt_packet){ .data = packet->Data, .size = size };
+            ends[n++] = offset;
+            bytes += size;
+        }
+
+        uint32_t sent = transmit_all(driver, packets, n);
+        if (sent == n) {
+            head = offset; /* includes trailing discards */
+            WT_STAT_ADD(driver, receive_packets, n);
+            WT_STAT_ADD(driver, receive_bytes, bytes);
+        } else {
+            head = sent ? ends[sent - 1] : head;
+            WT_STAT_ADD(driver, receive_packets, sent);
+            for (uint32_t i = 0; i < sent; ++i)
+                WT_STAT_ADD(driver, receive_bytes, packets[i].size);
+        }
+        if (discards)
+            WT_STAT_ADD(driver, receive_discards, discards);
+        tun_store_release(&ring->Head, head);
+        if (end == BATCH_BAD_RING) {
+            WT_STAT_ADD(driver, receive_errors, 1);
+            break;
+        }
+    }
+close_ring:
+    tun_store_release(&ring->Head, TUN_RING_CLOSED);
+}

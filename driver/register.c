@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Session registration and teardown on the driver side (Wintun's TunRegisterBuffers and
+ * TunUnregisterBuffers, reference §1.4 and §1.8).
+ */
+#include "driver.h"
+#include "../csrc/logger.h"
+
+#include <string.h>
+
+void wt_driver_init(wt_driver *driver, const wt_port_ops *ops, void *port)
+{
+    memset(driver, 0, sizeof(*driver));
+    wt_mutex_init(&driver->registration_lock);
+    wt_mutex_init(&driver->send.lock);
+    driver->ops = ops;
+    driver->port = port;
+}
+
+void wt_driver_destroy(wt_driver *driver)
+{
+    wt_driver_unregister(driver, NULL);
+    if (driver->receive.stop)
+        CloseHandle(driver->receive.stop);
+    wt_mutex_destroy(&driver->send.lock);
+    wt_mutex_destroy(&driver->registration_lock);
+}
+
+/* Capacity, ring pointer and event of one half; Wintun's STATUS_INVALID_PARAMETER cases. */
+static DWORD check_half(const char *which, uint32_t ring_size, const TUN_RING *ring, HANDLE event, uint32_t *capacity)
+{
+    *capacity = TUN_RING_CAPACITY(ring_size); /* unsigned: too small a size wraps to huge */
+    if (!tun_ring_capacity_valid(*capacity))
+        return wt_log_error(ERROR_INVALID_PARAMETER, "%s ring size 0x%x gives capacity 0x%x, not a power of two in [0x%x, 0x%x]",
+                            which, ring_size, *capacity, TUN_MIN_RING_CAPACITY, TUN_MAX_RING_CAPACITY);
+    if (!ring || !event)
+        return wt_log_error(ERROR_INVALID_PARAMETER, "%s ring or its event is missing", which);
+    return ERROR_SUCCESS;
+}
+
+DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings)
+{
+    DWORD err;
+    uint32_t send_capacity, receive_capacity;
+
+    wt_mutex_lock(&driver->registration_lock);
+    if (driver->dead) {
+        err = ERROR_DEV_NOT_EXIST;
+        goto out;
+    }
+    if (__atomic_load_n(&driver->registered, __ATOMIC_ACQUIRE)) {
+        err = ERROR_ALREADY_INITIALIZED;
+        goto out;
+    }
+    if ((err = check_half("Send", rings->Send.RingSize, rings->Send.Ring, rings->Send.TailMoved, &send_capacity)) ||
+        (err = check_half("Receive", rings->Receive.RingSize, rings->Receive.Ring, rings->Receive.TailMoved, &receive_capacity)))
+        goto out;
+    uint32_t send_tail = tun_load_acquire(&rings->Send.Ring->Tail);
+    if (send_tail >= send_capacity) {
+        err = wt_log_error(ERROR_INVALID_PARAMETER, "Send ring Tail 0x%x is outside its capacity 0x%x", send_tail, send_capacity);
+        goto out;
+    }
+
+    wt_mutex_lock(&driver->send.lock);
+    driver->send.ring = rings->Send.Ring;
+    driver->send.capacity = send_capacity;
+    driver->send.tail = send_tail;
+    driver->send.head_cache = send_tail; /* "nothing free" until Head is read */
+    driver->send.tail_moved = rings->Send.TailMoved;
+    wt_mutex_unlock(&driver->send.lock);
+
+    driver->receive.ring = rings->Receive.Ring;
+    driver->receive.capacity = receive_capacity;
+    driver->receive.tail_moved = rings->Receive.TailMoved;
+    if (!driver->receive.stop) {
+        driver->receive.stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+        if (!driver->receive.stop) {
+            err = wt_log_error(GetLastError(), "Failed to create the receive thread's stop event");
+            goto out;
+        }
+    }
+    __atomic_store_n(&driver->disconnecting, 0, __ATOMIC_RELEASE);
+    ResetEvent(driver->receive.stop);
+    if ((err = wt_thread_start(&driver->receive.thread, wt_receive_thread, driver))) {
+        wt_log_error(err, "Failed to start the receive thread");
+        goto out;
+    }
+    driver->receive.thread_running = 1;
+
+    wt_mutex_lock(&driver->send.lock);
+    __atomic_store_n(&driver->registered, 1, __ATOMIC_RELEASE);
+    wt_mutex_unlock(&driver->send.lock);
+out:
+    wt_mutex_unlock(&driver->registration_lock);
+    return err;
+}
+
+void wt_driver_kill(wt_driver *driver)
+{
+    wt_mutex_lock(&driver->registration_lock);
+    driver->dead = 1;
+    wt_mutex_unlock(&driver->registration_lock);
+    wt_driver_unregister(driver, NULL);
+}
+
+void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring)
+{
+    wt_mutex_lock(&driver->registration_lock);
+    if (!__atomic_load_n(&driver->registered, __ATOMIC_ACQUIRE) || (send_ring && send_ring != driver->send.ring)) {
+        wt_mutex_unlock(&driver->registration_lock);
+        return;
+    }
+    /* No more packets into the Send ring. */
+    wt_mutex_lock(&driver->send.lock);
+    __atomic_store_n(&driver->registered, 0, __ATOMIC_RELEASE);
+    wt_mutex_unlock(&driver->send.lock);
+
+    /* Stop the receive thread; it publishes Receive Head = 0xFFFFFFFF on its way out. */
+    __atomic_store_n(&driver->disconnecting, 1, __ATOMIC_RELEASE);
+    SetEvent(driver->receive.stop);
+    if (driver->receive.thread_running) {
+        wt_thread_join(driver->receive.thread);
+        driver->receive.thread_running = 0;
+    }
+
+    /* The producer closes the Send ring and wakes every reader. */
+    tun_store_seq(&driver->send.ring->Tail, TUN_RING_CLOSED);
+    wt_event_wake_all(driver->send.tail_moved);
+
+    driver->send.ring = NULL;
+    driver->receive.ring = NULL;
+    wt_mutex_unlock(&driver->registration_lock);
+}
+
+int wt_driver_has_session(wt_driver *driver)
+{
+    return __atomic_load_n(&driver->registered, __ATOMIC_ACQUIRE);
+}
+
+void wt_driver_get_stats(wt_driver *driver, WINTUN_ADAPTER_STATISTICS *out)
+{
+#define LOAD(field) __atomic_load_n(&driver->stats.field, __ATOMIC_RELAXED)
+    out->SendPackets = LOAD(send_packets);
+    out->SendBytes = LOAD(send_bytes);
+    out->SendDrops = LOAD(send_drops);
+    out->SendErrors = LOAD(send_errors);
+    out->ReceivePackets = LOAD(receive_packets);
+    out->ReceiveBytes = LOAD(receive_bytes);
+    out->ReceiveDiscards = LOAD(receive_discards);
+    out->ReceiveDrops = LOAD(receive_drops);
+    out->ReceiveErrors = LOAD(receive_errors);
+#undef LOAD
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * A tiny test harness: CHECK records a failure and goes on; every test program ends with the
+ * line "N passed, N failed" (checked by CI, also under Wine where exit codes lie).
+ */
+#ifndef WINTUN_TEST_H
+#define WINTUN_TEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int test_passed, test_failed;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (cond)                                                                                  \
+            ++test_passed;                                                                         \
+        else {                                                                                     \
+            ++test_failed;                                                                         \
+            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
+            fflush(stdout);                                                                        \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_ERR(expr, code)                                                                      \
+    do {                                                                                           \
+        SetLastError(0);                                                                           \
+        int ok_ = !!(expr);                                                                        \
+        DWORD err_ = GetLastError();                                                               \
+        if (!ok_ && err_ == (DWORD)(code))                                                         \
+            ++test_passed;                                                                         \
+        else {                                                                                     \
+            ++test_failed;                                                                         \
+            printf("FAIL %s:%d: %s: wanted failure %lu, got %s with %lu\n", __FILE__, __LINE__,   \
+                   #expr, (unsigned long)(code), ok_ ? "success" : "failure", (unsigned long)err_); \
+            fflush(stdout);                                                                        \
+        }                                                                                          \
+    } while (0)
+
+#define RUN(test)                                                                                  \
+    do {                                                                                           \
+        int before_ = test_failed;                                                                 \
+        test();                                                                                    \
+        printf("%s %s\n", test_failed == before_ ? "ok  " : "FAIL", #test);                        \
+        fflush(stdout);                                                                            \
+    } while (0)
+
+static inline int test_summary(void)
+{
+    printf("%d passed, %d failed\n", test_passed, test_failed);
+    fflush(stdout);
+    return test_failed ? 1 : 0;
+}
+
+#endif
