@@ -15,7 +15,7 @@ WIN_SRC := csrc/platform_win32.c csrc/logger.c csrc/adapter.c csrc/config.c csrc
            driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
 HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
 
-UNIT_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_event
+UNIT_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz
 STRESS_TESTS := test_stress
 
 .PHONY: all lib test test-c test-asan test-tsan check-mingw demo bench setup clean
@@ -37,14 +37,15 @@ $(BUILD):
 	mkdir -p $@
 
 # One binary per test, in three flavours: plain, ASan+UBSan, TSan.
+FLAVOUR_plain := -O2 -g
+FLAVOUR_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FLAVOUR_tsan := -O1 -g -fsanitize=thread
 define test_rules
 $(BUILD)/$(1)/%: tests/%.c $(CORE_SRC) $(HEADERS)
 	@mkdir -p $$(@D)
-	$(CC) $(CFLAGS_COMMON) $(2) -o $$@ $$< $(CORE_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS_COMMON) $$(FLAVOUR_$(1)) -o $$@ $$< $(CORE_SRC) $(LDLIBS)
 endef
-$(eval $(call test_rules,plain,-O2 -g))
-$(eval $(call test_rules,asan,-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all))
-$(eval $(call test_rules,tsan,-O1 -g -fsanitize=thread))
+$(foreach f,plain asan tsan,$(eval $(call test_rules,$(f))))
 
 ALL_TESTS := $(UNIT_TESTS) $(STRESS_TESTS)
 
@@ -55,8 +56,8 @@ test-asan: $(addprefix $(BUILD)/asan/,$(ALL_TESTS))
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  tests/run_c_tests.sh asan $(ALL_TESTS)
 
-test-tsan: $(addprefix $(BUILD)/tsan/,$(STRESS_TESTS) test_session test_event)
-	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 tests/run_c_tests.sh tsan $(STRESS_TESTS) test_session test_event
+test-tsan: $(addprefix $(BUILD)/tsan/,$(ALL_TESTS))
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 tests/run_c_tests.sh tsan $(ALL_TESTS)
 
 # The core must build for Windows: every source compiled with mingw-w64.
 check-mingw:

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #ifdef _WIN32
+#include <winsock2.h>
 #include <windows.h>
 #else
 #include <pthread.h>

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #ifdef _WIN32
+#include <winsock2.h>
 #include <windows.h>
 #else
 #include "win32compat.h"

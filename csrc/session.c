@@ -9,6 +9,7 @@
 #include "adapter.h"
 #include "logger.h"
 #include "platform.h"
+#include "session.h"
 
 #include <string.h>
 
@@ -332,4 +333,14 @@ BOOL WINAPI WintunIsReceiveReady(WINTUN_SESSION_HANDLE session)
     }
     wt_mutex_unlock(&session->send.lock);
     return ready;
+}
+
+TUN_RING *wt_session_send_ring(WINTUN_SESSION_HANDLE session) { return session->descriptor.Send.Ring; }
+TUN_RING *wt_session_receive_ring(WINTUN_SESSION_HANDLE session) { return session->descriptor.Receive.Ring; }
+
+void wt_session_publish_receive_tail(WINTUN_SESSION_HANDLE session, uint32_t tail)
+{
+    tun_store_seq(&session->descriptor.Receive.Ring->Tail, tail);
+    if (tun_load_seq(&session->descriptor.Receive.Ring->Alertable))
+        SetEvent(session->descriptor.Receive.TailMoved);
 }

@@ -41,9 +41,15 @@
 #define WINTUN_H
 
 #ifdef _WIN32
+#include <winsock2.h>
 #include <windows.h>
+#include <ws2ipdef.h>
 #include <ipexport.h>
 #include <ifdef.h>
+#include <setupapi.h>
+#ifndef ERROR_INF_IN_USE_BY_DEVICES
+#define ERROR_INF_IN_USE_BY_DEVICES SPAPI_E_INF_IN_USE_BY_DEVICES
+#endif
 #else
 #include "win32compat.h"
 #endif

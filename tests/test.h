@@ -14,9 +14,9 @@ static int test_passed, test_failed;
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (cond)                                                                                  \
-            ++test_passed;                                                                         \
+            __atomic_add_fetch(&test_passed, 1, __ATOMIC_RELAXED);                                                                       \
         else {                                                                                     \
-            ++test_failed;                                                                         \
+            __atomic_add_fetch(&test_failed, 1, __ATOMIC_RELAXED);                                                                       \
             printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
             fflush(stdout);                                                                        \
         }                                                                                          \
@@ -28,9 +28,9 @@ static int test_passed, test_failed;
         int ok_ = !!(expr);                                                                        \
         DWORD err_ = GetLastError();                                                               \
         if (!ok_ && err_ == (DWORD)(code))                                                         \
-            ++test_passed;                                                                         \
+            __atomic_add_fetch(&test_passed, 1, __ATOMIC_RELAXED);                                                                       \
         else {                                                                                     \
-            ++test_failed;                                                                         \
+            __atomic_add_fetch(&test_failed, 1, __ATOMIC_RELAXED);                                                                       \
             printf("FAIL %s:%d: %s: wanted failure %lu, got %s with %lu\n", __FILE__, __LINE__,   \
                    #expr, (unsigned long)(code), ok_ ? "success" : "failure", (unsigned long)err_); \
             fflush(stdout);                                                                        \

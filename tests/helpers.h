@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Helpers shared by the C tests: packets, emulated adapters, waiting with a deadline.
+ */
+#ifndef WINTUN_TEST_HELPERS_H
+#define WINTUN_TEST_HELPERS_H
+
+#include "../csrc/platform.h"
+#include "../csrc/ring.h"
+#include "../csrc/session.h"
+#include "../csrc/wintun_ext.h"
+#include "../driver/emulated.h"
+#include "test.h"
+
+#include <string.h>
+
+/* An IPv4/UDP-looking packet of size bytes (>= 28) carrying seq in bytes 24..27. */
+static inline void make_ipv4(uint8_t *p, uint32_t size, uint32_t seq)
+{
+    memset(p, 0, size);
+    p[0] = 0x45;
+    p[2] = (uint8_t)(size >> 8);
+    p[3] = (uint8_t)size;
+    p[8] = 64;
+    p[9] = 17;
+    p[12] = 10, p[13] = 0, p[14] = 0, p[15] = 1;
+    p[16] = 10, p[17] = 0, p[18] = 0, p[19] = 2;
+    if (size >= 28) {
+        p[24] = (uint8_t)(seq >> 24);
+        p[25] = (uint8_t)(seq >> 16);
+        p[26] = (uint8_t)(seq >> 8);
+        p[27] = (uint8_t)seq;
+    }
+}
+
+static inline uint32_t packet_seq(const uint8_t *p)
+{
+    return (uint32_t)p[24] << 24 | (uint32_t)p[25] << 16 | (uint32_t)p[26] << 8 | p[27];
+}
+
+static inline WINTUN_ADAPTER_HANDLE emulated_adapter(const WCHAR *name)
+{
+    WINTUN_ADAPTER_HANDLE a = WintunCreateAdapterEx(name, L"Test", NULL, WINTUN_BACKEND_EMULATED);
+    if (!a) {
+        printf("could not create emulated adapter: %lu\n", (unsigned long)GetLastError());
+        exit(1);
+    }
+    return a;
+}
+
+/* WintunReceivePacket, waiting up to ms for a packet. */
+static inline BYTE *receive_wait(WINTUN_SESSION_HANDLE s, DWORD *size, DWORD ms)
+{
+    uint64_t deadline = wt_monotonic_ns() + (uint64_t)ms * 1000000;
+    for (;;) {
+        BYTE *p = WintunReceivePacket(s, size);
+        if (p || GetLastError() != ERROR_NO_MORE_ITEMS)
+            return p;
+        uint64_t now = wt_monotonic_ns();
+        if (now >= deadline)
+            return NULL;
+        WaitForSingleObject(WintunGetReadWaitEvent(s), (DWORD)((deadline - now) / 1000000 + 1));
+    }
+}
+
+/* WintunEmulatedCapturePacket, waiting up to ms. */
+static inline BOOL capture_wait(WINTUN_ADAPTER_HANDLE a, BYTE *buf, DWORD size, DWORD *got, DWORD ms)
+{
+    uint64_t deadline = wt_monotonic_ns() + (uint64_t)ms * 1000000;
+    for (;;) {
+        if (WintunEmulatedCapturePacket(a, buf, size, got))
+            return TRUE;
+        if (GetLastError() != ERROR_NO_MORE_ITEMS)
+            return FALSE;
+        uint64_t now = wt_monotonic_ns();
+        if (now >= deadline)
+            return FALSE;
+        WaitForSingleObject(WintunEmulatedGetCaptureEvent(a), (DWORD)((deadline - now) / 1000000 + 1));
+    }
+}
+
+/* Sends one packet of size bytes (IPv4-looking) through the session. */
+static inline BOOL send_ipv4(WINTUN_SESSION_HANDLE s, uint32_t size, uint32_t seq)
+{
+    BYTE *p = WintunAllocateSendPacket(s, size);
+    if (!p)
+        return FALSE;
+    make_ipv4(p, size, seq);
+    WintunSendPacket(s, p);
+    return TRUE;
+}
+
+/* Polls cond (an expression) for up to ms. */
+#define WAIT_UNTIL(cond, ms)                                                                       \
+    do {                                                                                           \
+        uint64_t until_ = wt_monotonic_ns() + (uint64_t)(ms)*1000000;                              \
+        while (!(cond) && wt_monotonic_ns() < until_)                                              \
+            wt_sleep_us(200);                                                                      \
+    } while (0)
+
+#endif

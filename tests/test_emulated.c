@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The emulated wire: inject/capture, pairs, the echo responder, down adapters, flow control.
+ */
+#include "helpers.h"
+#include "../driver/icmp_echo.h"
+
+#include <sys/socket.h>
+
+static void test_inject_and_capture(void)
+{
+    WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"emu");
+    BYTE pkt[100], buf[200];
+    make_ipv4(pkt, 100, 5);
+    /* No session: the OS's packet is dropped and counted, as Wintun drops while disconnected. */
+    CHECK_ERR(WintunEmulatedInjectPacket(a, pkt, 100), ERROR_NOT_READY);
+    WINTUN_SESSION_HANDLE s = WintunStartSession(a, 0x20000);
+    CHECK(WintunEmulatedInjectPacket(a, pkt, 100));
+    DWORD size;
+    BYTE *r = WintunReceivePacket(s, &size);
+    CHECK(r && size == 100 && !memcmp(r, pkt, 100));
+    WintunReleaseReceivePacket(s, r);
+
+    /* A batch arrives in order, all or nothing. */
+    BYTE p1[40], p2[60];
+    make_ipv4(p1, 40, 1);
+    make_ipv4(p2, 60, 2);
+    const BYTE *batch[] = { p1, p2 };
+    DWORD sizes[] = { 40, 60 };
+    CHECK(WintunEmulatedInjectPackets(a, batch, sizes, 2));
+    r = WintunReceivePacket(s, &size);
+    CHECK(r && size == 40 && packet_seq(r) == 1);
+    WintunReleaseReceivePacket(s, r);
+    r = WintunReceivePacket(s, &size);
+    CHECK(r && size == 60 && packet_seq(r) == 2);
+    WintunReleaseReceivePacket(s, r);
+
+    /* Client -> OS side. */
+    CHECK(send_ipv4(s, 100, 77));
+    DWORD got = 0;
+    CHECK_ERR(capture_wait(a, buf, 10, &got, 2000), ERROR_INSUFFICIENT_BUFFER);
+    CHECK(got == 100); /* stays queued */
+    CHECK(capture_wait(a, buf, sizeof(buf), &got, 2000) && got == 100 && packet_seq(buf) == 77);
+
+    /* Bad input. */
+    static BYTE huge[0x10000];
+    CHECK_ERR(WintunEmulatedInjectPacket(a, huge, 0x10000), ERROR_INVALID_PARAMETER);
+    CHECK_ERR(WintunEmulatedInjectPacket(a, NULL, 10), ERROR_INVALID_PARAMETER);
+    CHECK_ERR(WintunEmulatedInjectPackets(a, batch, sizes, 0), ERROR_INVALID_PARAMETER);
+    CHECK_ERR(WintunEmulatedInjectPackets(a, NULL, sizes, 1), ERROR_INVALID_PARAMETER);
+    CHECK_ERR(WintunEmulatedInjectPacket(NULL, pkt, 10), ERROR_INVALID_HANDLE);
+    CHECK_ERR(WintunEmulatedCapturePacket(a, buf, sizeof(buf), NULL), ERROR_INVALID_PARAMETER);
+    CHECK_ERR(WintunEmulatedCapturePacket(a, NULL, 10, &got), ERROR_INVALID_PARAMETER);
+    CHECK_ERR(WintunEmulatedConnect(a, a), ERROR_INVALID_PARAMETER);
+    CHECK_ERR(WintunEmulatedDisconnect(a), ERROR_NOT_FOUND);
+    CHECK(WintunEmulatedInjectPacket(a, pkt, 100)); /* still usable */
+    WINTUN_ADAPTER_STATISTICS st;
+    CHECK(WintunGetAdapterStatistics(a, &st));
+    CHECK(st.SendPackets == 4 && st.SendBytes == 300 && st.SendDrops == 1);
+    WintunEndSession(s);
+    WintunCloseAdapter(a);
+}
+
+static void test_pair(void)
+{
+    WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"pair-a"), b = emulated_adapter(L"pair-b");
+    WINTUN_ADAPTER_HANDLE c = emulated_adapter(L"pair-c");
+    CHECK(WintunEmulatedConnect(a, b));
+    CHECK_ERR(WintunEmulatedConnect(a, c), ERROR_ALREADY_EXISTS);
+    CHECK_ERR(WintunEmulatedConnect(c, b), ERROR_ALREADY_EXISTS);
+    WINTUN_SESSION_HANDLE sa = WintunStartSession(a, 0x20000), sb = WintunStartSession(b, 0x20000);
+    for (uint32_t i = 0; i < 100; ++i)
+        CHECK(send_ipv4(sa, 40 + i, i));
+    for (uint32_t i = 0; i < 100; ++i) {
+        DWORD size;
+        BYTE *r = receive_wait(sb, &size, 2000);
+        CHECK(r && size == 40 + i && packet_seq(r) == i);
+        if (r)
+            WintunReleaseReceivePacket(sb, r);
+    }
+    CHECK(send_ipv4(sb, 50, 1000));
+    DWORD size;
+    BYTE *r = receive_wait(sa, &size, 2000);
+    CHECK(r && packet_seq(r) == 1000);
+    WintunReleaseReceivePacket(sa, r);
+
+    /* The peer without a session: dropped, counted on the sender. */
+    WintunEndSession(sb);
+    CHECK(send_ipv4(sa, 40, 1));
+    WINTUN_ADAPTER_STATISTICS st;
+    WAIT_UNTIL(WintunGetAdapterStatistics(a, &st) && st.ReceiveDrops == 1, 2000);
+    CHECK(st.ReceiveDrops == 1);
+
+    /* Unwired: packets go to capture again. */
+    CHECK(WintunEmulatedDisconnect(b));
+    CHECK_ERR(WintunEmulatedDisconnect(a), ERROR_NOT_FOUND);
+    CHECK(send_ipv4(sa, 40, 2));
+    BYTE buf[64];
+    DWORD got;
+    CHECK(capture_wait(a, buf, sizeof(buf), &got, 2000) && packet_seq(buf) == 2);
+    CHECK(WintunEmulatedConnect(a, c));
+    WintunEndSession(sa);
+    WintunCloseAdapter(c); /* closing a wired adapter unwires it */
+    CHECK(WintunEmulatedConnect(a, b));
+    WintunCloseAdapter(a);
+    WintunCloseAdapter(b);
+}
+
+/* The wire is lossless: a peer that does not read stalls the sender (ERROR_BUFFER_OVERFLOW),
+ * and everything arrives once it reads. */
+static void test_pair_backpressure(void)
+{
+    WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"bp-a"), b = emulated_adapter(L"bp-b");
+    WintunEmulatedConnect(a, b);
+    WINTUN_SESSION_HANDLE sa = WintunStartSession(a, 0x20000), sb = WintunStartSession(b, 0x20000);
+    uint32_t sent = 0;
+    uint64_t deadline = wt_monotonic_ns() + 5000000000ULL;
+    while (wt_monotonic_ns() < deadline) {
+        if (send_ipv4(sa, 1000, sent)) {
+            ++sent;
+            continue;
+        }
+        CHECK(GetLastError() == ERROR_BUFFER_OVERFLOW);
+        /* Both rings full: B's Send ring and A's Receive ring (~2 x 128 KiB). */
+        if (sent > 200)
+            break;
+        wt_sleep_us(1000);
+    }
+    CHECK(sent > 200);
+    for (uint32_t i = 0; i < sent; ++i) {
+        DWORD size;
+        BYTE *r = receive_wait(sb, &size, 5000);
+        CHECK(r && packet_seq(r) == i);
+        if (!r)
+            break;
+        WintunReleaseReceivePacket(sb, r);
+    }
+    WINTUN_ADAPTER_STATISTICS st;
+    WAIT_UNTIL(WintunGetAdapterStatistics(a, &st) && st.ReceivePackets == sent, 2000);
+    CHECK(st.ReceiveDrops == 0 && st.ReceivePackets == sent);
+    WAIT_UNTIL(WintunGetAdapterStatistics(b, &st) && st.SendPackets == sent, 2000);
+    CHECK(st.SendDrops == 0 && st.SendPackets == sent);
+    WintunEndSession(sa);
+    WintunEndSession(sb);
+    WintunCloseAdapter(a);
+    WintunCloseAdapter(b);
+}
+
+static uint32_t make_echo4(BYTE *p, const BYTE src[4], const BYTE dst[4], uint16_t seq)
+{
+    memset(p, 0, 36);
+    p[0] = 0x45, p[3] = 36, p[8] = 64, p[9] = 1;
+    memcpy(p + 12, src, 4);
+    memcpy(p + 16, dst, 4);
+    uint16_t c = wt_inet_checksum(p, 20, 0);
+    p[10] = (BYTE)(c >> 8), p[11] = (BYTE)c;
+    p[20] = 8, p[26] = (BYTE)(seq >> 8), p[27] = (BYTE)seq;
+    memcpy(p + 28, "abcdefgh", 8);
+    c = wt_inet_checksum(p + 20, 16, 0);
+    p[22] = (BYTE)(c >> 8), p[23] = (BYTE)c;
+    return 36;
+}
+
+static void test_echo_responder(void)
+{
+    WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"echo");
+    WINTUN_ADDRESS addr = { .Family = AF_INET, .PrefixLength = 24, .Address = { 10, 6, 7, 7 } };
+    CHECK(WintunAddAdapterAddress(a, &addr));
+    WINTUN_SESSION_HANDLE s = WintunStartSession(a, 0x20000);
+    const BYTE me[4] = { 10, 6, 7, 8 }, them[4] = { 10, 6, 7, 7 }, other[4] = { 10, 6, 7, 9 };
+    BYTE *p = WintunAllocateSendPacket(s, 36);
+    make_echo4(p, me, them, 1);
+    WintunSendPacket(s, p);
+    DWORD size;
+    BYTE *r = receive_wait(s, &size, 2000);
+    CHECK(r && size == 36 && r[20] == 0 && !memcmp(r + 12, them, 4) && !memcmp(r + 16, me, 4));
+    CHECK(r && wt_inet_checksum(r, 20, 0) == 0 && wt_inet_checksum(r + 20, 16, 0) == 0);
+    CHECK(r && !memcmp(r + 28, "abcdefgh", 8));
+    if (r)
+        WintunReleaseReceivePacket(s, r);
+    /* Not our address: the OS does not answer, the packet is captured. */
+    p = WintunAllocateSendPacket(s, 36);
+    make_echo4(p, me, other, 2);
+    WintunSendPacket(s, p);
+    BYTE buf[64];
+    DWORD got;
+    CHECK(capture_wait(a, buf, sizeof(buf), &got, 2000) && got == 36);
+    CHECK_ERR(WintunReceivePacket(s, &size), ERROR_NO_MORE_ITEMS);
+    WintunEndSession(s);
+    WintunCloseAdapter(a);
+}
+
+static void test_down_adapter_drops(void)
+{
+    WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"down");
+    WINTUN_SESSION_HANDLE s = WintunStartSession(a, 0x20000);
+    CHECK(WintunSetAdapterUp(a, FALSE));
+    BYTE pkt[40];
+    make_ipv4(pkt, 40, 1);
+    CHECK_ERR(WintunEmulatedInjectPacket(a, pkt, 40), ERROR_DEV_NOT_EXIST);
+    CHECK(send_ipv4(s, 40, 1));
+    WINTUN_ADAPTER_STATISTICS st;
+    WAIT_UNTIL(WintunGetAdapterStatistics(a, &st) && st.ReceiveDrops == 1, 2000);
+    CHECK(st.ReceiveDrops == 1 && st.SendDrops == 1);
+    CHECK(WintunSetAdapterUp(a, TRUE));
+    CHECK(WintunEmulatedInjectPacket(a, pkt, 40));
+    WintunEndSession(s);
+    WintunCloseAdapter(a);
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    RUN(test_inject_and_capture);
+    RUN(test_pair);
+    RUN(test_pair_backpressure);
+    RUN(test_echo_responder);
+    RUN(test_down_adapter_drops);
+    return test_summary();
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The Linux Win32 event objects (win32compat.h).
+ */
+#include "helpers.h"
+
+#include <poll.h>
+#include <pthread.h>
+
+static void test_auto_reset(void)
+{
+    HANDLE e = CreateEventW(NULL, FALSE, FALSE, NULL);
+    CHECK(e != NULL);
+    CHECK(WaitForSingleObject(e, 0) == WAIT_TIMEOUT);
+    uint64_t t0 = wt_monotonic_ns();
+    CHECK(WaitForSingleObject(e, 50) == WAIT_TIMEOUT);
+    CHECK(wt_monotonic_ns() - t0 >= 45000000ULL);
+    CHECK(SetEvent(e) && SetEvent(e));
+    CHECK(WaitForSingleObject(e, 0) == WAIT_OBJECT_0);
+    CHECK(WaitForSingleObject(e, 0) == WAIT_TIMEOUT);
+    CHECK(SetEvent(e) && ResetEvent(e));
+    CHECK(WaitForSingleObject(e, 0) == WAIT_TIMEOUT);
+    CHECK(CloseHandle(e));
+}
+
+static void test_manual_reset_and_fd(void)
+{
+    HANDLE e = CreateEventW(NULL, TRUE, TRUE, NULL);
+    int fd = WintunGetEventFd(e);
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    CHECK(poll(&p, 1, 0) == 1);
+    CHECK(WaitForSingleObject(e, 0) == WAIT_OBJECT_0);
+    CHECK(WaitForSingleObject(e, 0) == WAIT_OBJECT_0);
+    CHECK(ResetEvent(e));
+    CHECK(poll(&p, 1, 0) == 0);
+    CHECK(WaitForSingleObject(e, 0) == WAIT_TIMEOUT);
+    CloseHandle(e);
+}
+
+static void test_multiple(void)
+{
+    HANDLE e[3] = { CreateEventW(NULL, FALSE, FALSE, NULL), CreateEventW(NULL, FALSE, FALSE, NULL),
+                    CreateEventW(NULL, TRUE, FALSE, NULL) };
+    SetEvent(e[1]);
+    CHECK(WaitForMultipleObjects(3, e, FALSE, 100) == WAIT_OBJECT_0 + 1);
+    CHECK(WaitForMultipleObjects(3, e, FALSE, 10) == WAIT_TIMEOUT);
+    CHECK_ERR(WaitForMultipleObjects(3, e, TRUE, 10) != WAIT_FAILED, ERROR_NOT_SUPPORTED);
+    CHECK_ERR(WaitForMultipleObjects(0, e, FALSE, 10) != WAIT_FAILED, ERROR_INVALID_PARAMETER);
+    for (int i = 0; i < 3; ++i)
+        CloseHandle(e[i]);
+}
+
+static void test_bad_handles(void)
+{
+    int not_an_event = 0;
+    CHECK_ERR(SetEvent(NULL), ERROR_INVALID_HANDLE);
+    CHECK_ERR(SetEvent(&not_an_event), ERROR_INVALID_HANDLE);
+    CHECK_ERR(CloseHandle(NULL), ERROR_INVALID_HANDLE);
+    CHECK_ERR(WaitForSingleObject(NULL, 0) != WAIT_FAILED, ERROR_INVALID_HANDLE);
+    CHECK_ERR(WintunGetEventFd(NULL) >= 0, ERROR_INVALID_HANDLE);
+    CHECK_ERR(CreateEventW(NULL, FALSE, FALSE, L"named"), ERROR_NOT_SUPPORTED);
+}
+
+static void *waiter(void *e)
+{
+    return (void *)(uintptr_t)WaitForSingleObject(e, 5000);
+}
+
+/* One SetEvent on an auto-reset event wakes exactly one of several waiters. */
+static void test_one_waiter_per_signal(void)
+{
+    HANDLE e = CreateEventW(NULL, FALSE, FALSE, NULL);
+    pthread_t t[3];
+    for (int i = 0; i < 3; ++i)
+        pthread_create(&t[i], NULL, waiter, e);
+    wt_sleep_us(20000);
+    for (int i = 0; i < 3; ++i) {
+        SetEvent(e);
+        wt_sleep_us(5000);
+    }
+    int woken = 0;
+    for (int i = 0; i < 3; ++i) {
+        void *r;
+        pthread_join(t[i], &r);
+        woken += (uintptr_t)r == WAIT_OBJECT_0;
+    }
+    CHECK(woken == 3);
+    CHECK(WaitForSingleObject(e, 0) == WAIT_TIMEOUT);
+    CloseHandle(e);
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    RUN(test_auto_reset);
+    RUN(test_manual_reset_and_fd);
+    RUN(test_multiple);
+    RUN(test_bad_handles);
+    RUN(test_one_waiter_per_signal);
+    return test_summary();
+}
