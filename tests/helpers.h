@@ -90,6 +90,19 @@ static inline BOOL send_ipv4(WINTUN_SESSION_HANDLE s, uint32_t size, uint32_t se
     return TRUE;
 }
 
+/* A fresh session on the adapter carries a packet to the OS side: the adapter is usable. */
+static inline int adapter_still_works(WINTUN_ADAPTER_HANDLE a, uint32_t seq)
+{
+    WINTUN_SESSION_HANDLE s = WintunStartSession(a, 0x20000);
+    if (!s)
+        return 0;
+    BYTE buf[64];
+    DWORD got;
+    int ok = send_ipv4(s, 40, seq) && capture_wait(a, buf, sizeof(buf), &got, 2000) && packet_seq(buf) == seq;
+    WintunEndSession(s);
+    return ok;
+}
+
 /* Polls cond (an expression) for up to ms. */
 #define WAIT_UNTIL(cond, ms)                                                                       \
     do {                                                                                           \

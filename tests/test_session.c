@@ -102,12 +102,7 @@ static void test_bad_receive_ring(void)
     WintunReleaseReceivePacket(s, r);
     WintunEndSession(s);
     /* A new session starts clean. */
-    s = WintunStartSession(a, 0x20000);
-    CHECK(s && send_ipv4(s, 40, 9));
-    BYTE buf[64];
-    DWORD got;
-    CHECK(capture_wait(a, buf, sizeof(buf), &got, 2000) && packet_seq(buf) == 9);
-    WintunEndSession(s);
+    CHECK(adapter_still_works(a, 9));
     WintunCloseAdapter(a);
 }
 
