@@ -56,8 +56,15 @@ static void utf8_to_wide(const char *in, WCHAR *out, size_t size)
     out[n] = 0;
 }
 
+static _Thread_local char last_error_line[WT_LOG_MAX_CHARS];
+
+const char *wt_log_last_error(void) { return last_error_line; }
+void wt_log_clear_last(void) { last_error_line[0] = '\0'; }
+
 static void emit(WINTUN_LOGGER_LEVEL level, const char *text)
 {
+    if (level == WINTUN_LOG_ERR)
+        snprintf(last_error_line, sizeof(last_error_line), "%s", text);
     WINTUN_LOGGER_CALLBACK cb = __atomic_load_n(&logger, __ATOMIC_ACQUIRE);
     if (cb == nop_logger)
         return;

@@ -24,4 +24,9 @@ DWORD wt_log_errno(int err, const char *fmt, ...) WT_PRINTF(2, 3);
 
 #define WT_LOG_MAX_CHARS 0x400
 
+/* The last ERR line logged on this thread since wt_log_clear_last (UTF-8, "" if none): the
+ * explanation a binding puts in its exception. */
+const char *wt_log_last_error(void);
+void wt_log_clear_last(void);
+
 #endif

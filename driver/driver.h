@@ -13,6 +13,7 @@
 
 #include "../csrc/platform.h"
 #include "../csrc/ring.h"
+#include "../csrc/ip.h"
 #include "../csrc/wintun_ext.h"
 
 #define WT_DRIVER_VERSION_MAJOR 0
@@ -116,15 +117,5 @@ void wt_driver_get_stats(wt_driver *driver, WINTUN_ADAPTER_STATISTICS *stats);
 
 /* receive_ring.c: the receive thread's body. */
 void wt_receive_thread(void *driver);
-
-/* ip.h helper: Wintun 0.14's only content check. */
-static inline int wt_is_ip_packet(const uint8_t *data, uint32_t size)
-{
-    if (size >= 20 && (data[0] >> 4) == 4)
-        return 1;
-    if (size >= 40 && (data[0] >> 4) == 6)
-        return 1;
-    return 0;
-}
 
 #endif

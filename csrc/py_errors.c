@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Exceptions: WintunError(OSError) carries .winerror (the Win32 code) and .errno (its POSIX
+ * counterpart); one subclass per kind of failure, each also a subclass of the matching built-in
+ * OSError subclass, so `except BlockingIOError` or `except PermissionError` work too.
+ */
+#include "pywintun.h"
+#include "logger.h"
+#include "platform.h"
+
+#include <errno.h>
+
+struct error_class
+{
+    const char *name;
+    size_t offset;       /* in wt_state */
+    PyObject **builtin;  /* second base, or NULL */
+    const char *doc;
+};
+
+#define ST(field) offsetof(wt_state, field)
+
+static PyObject **field(wt_state *st, size_t offset) { return (PyObject **)((char *)st + offset); }
+
+int wt_errors_init(PyObject *module, wt_state *st)
+{
+    st->WintunError = PyErr_NewExceptionWithDoc("wintun.WintunError",
+                                                "A Wintun operation failed. .winerror holds the Win32 error code, .errno "
+                                                "its POSIX counterpart, and the message the reason.",
+                                                PyExc_OSError, NULL);
+    if (!st->WintunError || PyModule_AddObjectRef(module, "WintunError", st->WintunError) < 0)
+        return -1;
+    const struct error_class classes[] = {
+        { "RingFullError", ST(RingFullError), &PyExc_BlockingIOError,
+          "The ring has no room for the packet (ERROR_BUFFER_OVERFLOW): retry once the other side caught up." },
+        { "AdapterClosedError", ST(AdapterClosedError), NULL,
+          "The adapter or its session is closed, down, or gone (ERROR_HANDLE_EOF and friends)." },
+        { "InvalidRingDataError", ST(InvalidRingDataError), NULL,
+          "The ring's contents are corrupt (ERROR_INVALID_DATA); the session cannot go on." },
+        { "NotPermittedError", ST(NotPermittedError), &PyExc_PermissionError,
+          "The OS refused for lack of privilege (ERROR_ACCESS_DENIED)." },
+        { "AlreadyExistsError", ST(AlreadyExistsError), &PyExc_FileExistsError,
+          "The adapter name, GUID or address is already in use." },
+        { "NotFoundError", ST(NotFoundError), &PyExc_FileNotFoundError, "No such adapter or address." },
+    };
+    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); ++i) {
+        char qualified[64];
+        PyOS_snprintf(qualified, sizeof(qualified), "wintun.%s", classes[i].name);
+        PyObject *bases = classes[i].builtin ? PyTuple_Pack(2, st->WintunError, *classes[i].builtin)
+                                             : PyTuple_Pack(1, st->WintunError);
+        if (!bases)
+            return -1;
+        PyObject *cls = PyErr_NewExceptionWithDoc(qualified, classes[i].doc, bases, NULL);
+        Py_DECREF(bases);
+        if (!cls)
+            return -1;
+        *field(st, classes[i].offset) = cls;
+        if (PyModule_AddObjectRef(module, classes[i].name, cls) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int wt_errors_traverse(wt_state *st, visitproc visit, void *arg)
+{
+    Py_VISIT(st->WintunError);
+    Py_VISIT(st->RingFullError);
+    Py_VISIT(st->AdapterClosedError);
+    Py_VISIT(st->InvalidRingDataError);
+    Py_VISIT(st->NotPermittedError);
+    Py_VISIT(st->AlreadyExistsError);
+    Py_VISIT(st->NotFoundError);
+    return 0;
+}
+
+void wt_errors_clear(wt_state *st)
+{
+    Py_CLEAR(st->WintunError);
+    Py_CLEAR(st->RingFullError);
+    Py_CLEAR(st->AdapterClosedError);
+    Py_CLEAR(st->InvalidRingDataError);
+    Py_CLEAR(st->NotPermittedError);
+    Py_CLEAR(st->AlreadyExistsError);
+    Py_CLEAR(st->NotFoundError);
+}
+
+static int errno_for(DWORD winerror)
+{
+    switch (winerror) {
+    case ERROR_BUFFER_OVERFLOW:
+        return EAGAIN;
+    case ERROR_HANDLE_EOF:
+        return EPIPE;
+    case ERROR_DEV_NOT_EXIST:
+        return ENODEV;
+    case ERROR_INVALID_HANDLE:
+        return EBADF;
+    case ERROR_INVALID_DATA:
+        return EBADMSG;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_PRIVILEGE_NOT_HELD:
+        return EPERM;
+    case ERROR_ALREADY_EXISTS:
+    case ERROR_OBJECT_ALREADY_EXISTS:
+        return EEXIST;
+    case ERROR_NOT_FOUND:
+    case ERROR_FILE_NOT_FOUND:
+        return ENOENT;
+    case ERROR_INVALID_PARAMETER:
+        return EINVAL;
+    case ERROR_NOT_SUPPORTED:
+        return EOPNOTSUPP;
+    case ERROR_ALREADY_INITIALIZED:
+    case ERROR_BUSY:
+        return EBUSY;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+        return ENOMEM;
+    case ERROR_NOT_READY:
+        return ENOTCONN;
+    default:
+        return EIO;
+    }
+}
+
+static PyObject *class_for(wt_state *st, DWORD winerror)
+{
+    switch (winerror) {
+    case ERROR_BUFFER_OVERFLOW:
+        return st->RingFullError;
+    case ERROR_HANDLE_EOF:
+    case ERROR_DEV_NOT_EXIST:
+    case ERROR_INVALID_HANDLE:
+    case ERROR_NOT_READY:
+        return st->AdapterClosedError;
+    case ERROR_INVALID_DATA:
+        return st->InvalidRingDataError;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_PRIVILEGE_NOT_HELD:
+        return st->NotPermittedError;
+    case ERROR_ALREADY_EXISTS:
+    case ERROR_OBJECT_ALREADY_EXISTS:
+        return st->AlreadyExistsError;
+    case ERROR_NOT_FOUND:
+    case ERROR_FILE_NOT_FOUND:
+        return st->NotFoundError;
+    default:
+        return st->WintunError;
+    }
+}
+
+PyObject *wt_raise_class(PyObject *cls, DWORD winerror, const char *message)
+{
+    PyObject *exc = PyObject_CallFunction(cls, "is", errno_for(winerror), message);
+    if (!exc)
+        return NULL;
+    PyObject *code = PyLong_FromUnsignedLong(winerror);
+    if (!code || PyObject_SetAttrString(exc, "winerror", code) < 0) {
+        Py_XDECREF(code);
+        Py_DECREF(exc);
+        return NULL;
+    }
+    Py_DECREF(code);
+    PyErr_SetObject(cls, exc);
+    Py_DECREF(exc);
+    return NULL;
+}
+
+PyObject *wt_raise(wt_state *st, DWORD winerror, const char *what)
+{
+    char message[WT_LOG_MAX_CHARS + 128];
+    const char *detail = wt_log_last_error();
+    if (detail[0]) {
+        PyOS_snprintf(message, sizeof(message), "%s: %s", what, detail);
+    } else {
+        char text[256];
+        wt_error_text(winerror, text, sizeof(text));
+        PyOS_snprintf(message, sizeof(message), "%s: %s (Code 0x%08lX)", what, text[0] ? text : "error",
+                      (unsigned long)winerror);
+    }
+    wt_log_clear_last();
+    return wt_raise_class(class_for(st, winerror), winerror, message);
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * wintun._wintun: module state, constants, set_logger, get_driver_version.
+ * Multi-phase initialisation; the logger is process-wide, like Wintun's.
+ */
+#include "pywintun.h"
+#include "logger.h"
+
+wt_state *wt_state_of_type(PyTypeObject *type)
+{
+    PyObject *module = PyType_GetModuleByDef(type, &wt_module_def);
+    return module ? wt_state_of_module(module) : NULL;
+}
+
+static PyObject *set_logger(PyObject *module, PyObject *callback)
+{
+    return wt_py_set_logger(module, callback);
+}
+
+static PyObject *get_driver_version(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    wt_log_clear_last();
+    DWORD version = WintunGetRunningDriverVersion();
+    if (!version)
+        return wt_raise(wt_state_of_module(module), GetLastError(), "cannot read the driver version");
+    return PyLong_FromUnsignedLong(version);
+}
+
+static PyObject *shutdown(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    (void)module;
+    wt_logger_shutdown();
+    Py_RETURN_NONE;
+}
+
+/* For the benchmarks: the cost of making a bytes object of a given size in C, and of taking a
+ * bytes-like argument, with nothing else, to compare read() and write() against. */
+static PyObject *bench_bytes(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    static const char zeros[0x10000];
+    Py_ssize_t size = PyLong_AsSsize_t(arg);
+    if (size == -1 && PyErr_Occurred())
+        return NULL;
+    if (size < 0 || size > (Py_ssize_t)sizeof(zeros)) {
+        PyErr_SetString(PyExc_ValueError, "size out of range");
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize(zeros, size);
+}
+
+static PyObject *bench_buffer(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    static char sink[0x10000];
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    Py_ssize_t n = view.len < (Py_ssize_t)sizeof(sink) ? view.len : (Py_ssize_t)sizeof(sink);
+    memcpy(sink, view.buf, (size_t)n);
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(n);
+}
+
+static PyMethodDef module_methods[] = {
+    { "set_logger", set_logger, METH_O,
+      "set_logger(callback)\n--\n\nCall callback(level, timestamp, message) for each log line, from any thread;\n"
+      "None turns the C logger off. timestamp is a FILETIME (100 ns since 1601-01-01 UTC)." },
+    { "get_driver_version", get_driver_version, METH_NOARGS,
+      "get_driver_version()\n--\n\nThe running driver's version as (major << 16) | minor." },
+    { "_shutdown", shutdown, METH_NOARGS, NULL },
+    { "_bench_bytes", bench_bytes, METH_O, NULL },
+    { "_bench_buffer", bench_buffer, METH_O, NULL },
+    { NULL, NULL, 0, NULL },
+};
+
+static int module_exec(PyObject *module)
+{
+    wt_state *st = wt_state_of_module(module);
+    if (wt_errors_init(module, st) < 0)
+        return -1;
+    st->TunDeviceType = wt_tundevice_type_create(module);
+    if (!st->TunDeviceType || PyModule_AddType(module, st->TunDeviceType) < 0)
+        return -1;
+    if (PyModule_AddIntConstant(module, "LOG_INFO", WINTUN_LOG_INFO) < 0 ||
+        PyModule_AddIntConstant(module, "LOG_WARN", WINTUN_LOG_WARN) < 0 ||
+        PyModule_AddIntConstant(module, "LOG_ERR", WINTUN_LOG_ERR) < 0 ||
+        PyModule_AddIntConstant(module, "MIN_RING_CAPACITY", WINTUN_MIN_RING_CAPACITY) < 0 ||
+        PyModule_AddIntConstant(module, "MAX_RING_CAPACITY", WINTUN_MAX_RING_CAPACITY) < 0 ||
+        PyModule_AddIntConstant(module, "MAX_IP_PACKET_SIZE", WINTUN_MAX_IP_PACKET_SIZE) < 0)
+        return -1;
+    return 0;
+}
+
+static int module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    wt_state *st = wt_state_of_module(module);
+    Py_VISIT(st->TunDeviceType);
+    return wt_errors_traverse(st, visit, arg);
+}
+
+static int module_clear(PyObject *module)
+{
+    wt_state *st = wt_state_of_module(module);
+    Py_CLEAR(st->TunDeviceType);
+    wt_errors_clear(st);
+    return 0;
+}
+
+static void module_free(void *module)
+{
+    wt_logger_shutdown();
+    module_clear(module);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    { Py_mod_exec, module_exec },
+    { 0, NULL },
+};
+
+PyModuleDef wt_module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "wintun._wintun",
+    .m_doc = "Wintun's session API and driver half, in C. Use the wintun package.",
+    .m_size = sizeof(wt_state),
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC PyInit__wintun(void)
+{
+    return PyModuleDef_Init(&wt_module_def);
+}

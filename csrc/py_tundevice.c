@@ -1,0 +1,1090 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * wintun._wintun.TunDevice: one adapter and, while it is up, its session.
+ *
+ * Threads: every method runs with the GIL held and never blocks, except wait_read_event (GIL
+ * released around the wait) and down()/close() (GIL released while the driver thread stops).
+ * down() and close() wake a thread blocked in wait_read_event through a private cancel event,
+ * then wait until no thread is inside the wait before the session is freed.
+ */
+#include "pywintun.h"
+#include "ip.h"
+#include "logger.h"
+#include "platform.h"
+#include "ring.h"
+
+#include <math.h>
+#include <structmember.h>
+#include <string.h>
+#ifndef _WIN32
+#include <sys/socket.h>
+#endif
+
+typedef struct
+{
+    PyObject_HEAD
+    WINTUN_ADAPTER_HANDLE adapter;
+    WINTUN_SESSION_HANDLE session;
+    HANDLE read_event; /* the session's, valid while session != NULL */
+    HANDLE cancel;     /* manual-reset, ours: set by down()/close() to wake waiters */
+    DWORD ring_capacity;
+    int waiters;       /* threads inside wait_read_event with the GIL released (atomic) */
+    const BYTE *pending; /* a packet readinto() could not fit, handed out first next time */
+    DWORD pending_size;
+    PyObject *name;
+    PyObject *tunnel_type;
+    PyObject *weakreflist;
+} TunDevice;
+
+static wt_state *state_of(TunDevice *self) { return wt_state_of_type(Py_TYPE(self)); }
+
+static PyObject *raise_closed(TunDevice *self)
+{
+    const char *what = self->adapter ? "the adapter is down: call up() first" : "the adapter is closed";
+    return wt_raise_class(state_of(self)->AdapterClosedError, self->adapter ? ERROR_NOT_READY : ERROR_INVALID_HANDLE, what);
+}
+
+/* The session, or NULL with AdapterClosedError set. */
+static WINTUN_SESSION_HANDLE session_of(TunDevice *self)
+{
+    if (!self->session)
+        raise_closed(self);
+    return self->session;
+}
+
+static int adapter_of(TunDevice *self)
+{
+    if (!self->adapter) {
+        raise_closed(self);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- construction ---- */
+
+static int parse_capacity(PyObject *value, DWORD *capacity)
+{
+    if (!PyLong_Check(value) || PyBool_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "ring_capacity must be an int, not %.100s", Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow || !tun_ring_capacity_valid(v < 0 ? 0 : (uint64_t)v)) {
+        PyObject *repr = PyObject_Repr(value);
+        PyErr_Format(PyExc_ValueError,
+                     "ring_capacity must be a power of two between 0x%x (128 KiB) and 0x%x (64 MiB), not %S",
+                     WINTUN_MIN_RING_CAPACITY, WINTUN_MAX_RING_CAPACITY, repr ? repr : value);
+        Py_XDECREF(repr);
+        return -1;
+    }
+    *capacity = (DWORD)v;
+    return 0;
+}
+
+static int hex_value(Py_UCS4 c)
+{
+    if (c >= '0' && c <= '9')
+        return (int)(c - '0');
+    if (c >= 'a' && c <= 'f')
+        return (int)(c - 'a' + 10);
+    if (c >= 'A' && c <= 'F')
+        return (int)(c - 'A' + 10);
+    return -1;
+}
+
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", optionally in braces; a uuid.UUID works through str(). */
+static int parse_guid(PyObject *value, GUID *guid)
+{
+    if (!PyUnicode_Check(value)) {
+        PyObject *uuid_bytes = PyObject_GetAttrString(value, "bytes");
+        PyObject *text = uuid_bytes && PyObject_HasAttrString(value, "hex") ? PyObject_Str(value) : NULL;
+        Py_XDECREF(uuid_bytes);
+        if (!text) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "guid must be a str, a uuid.UUID or None, not %.100s", Py_TYPE(value)->tp_name);
+            return -1;
+        }
+        int r = parse_guid(text, guid);
+        Py_DECREF(text);
+        return r;
+    }
+    Py_ssize_t len = PyUnicode_GET_LENGTH(value), start = 0;
+    if (len == 38 && PyUnicode_READ_CHAR(value, 0) == '{' && PyUnicode_READ_CHAR(value, 37) == '}')
+        start = 1, len = 36;
+    uint8_t bytes[16];
+    int n = 0;
+    if (len != 36)
+        goto bad;
+    for (Py_ssize_t i = 0; i < 36; ++i) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(value, start + i);
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                goto bad;
+            continue;
+        }
+        int hi = hex_value(c), lo = hex_value(PyUnicode_READ_CHAR(value, start + i + 1));
+        if (hi < 0 || lo < 0)
+            goto bad;
+        bytes[n++] = (uint8_t)(hi << 4 | lo);
+        ++i;
+    }
+    guid->Data1 = (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 | bytes[3];
+    guid->Data2 = (uint16_t)(bytes[4] << 8 | bytes[5]);
+    guid->Data3 = (uint16_t)(bytes[6] << 8 | bytes[7]);
+    memcpy(guid->Data4, bytes + 8, 8);
+    return 0;
+bad:
+    PyErr_Format(PyExc_ValueError, "guid %R is not of the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", value);
+    return -1;
+}
+
+static int parse_backend(PyObject *value, WINTUN_BACKEND *backend, int *automatic)
+{
+    *automatic = 0;
+    if (PyUnicode_CompareWithASCIIString(value, "emulated") == 0)
+        *backend = WINTUN_BACKEND_EMULATED;
+    else if (PyUnicode_CompareWithASCIIString(value, "kernel") == 0)
+        *backend = WINTUN_BACKEND_KERNEL;
+    else if (PyUnicode_CompareWithASCIIString(value, "auto") == 0) {
+        *automatic = 1;
+        const char *env = getenv("WINTUN_BACKEND");
+        if (!env || !*env || !strcmp(env, "kernel") || !strcmp(env, "auto"))
+            *backend = WINTUN_BACKEND_KERNEL;
+        else if (!strcmp(env, "emulated"))
+            *backend = WINTUN_BACKEND_EMULATED;
+        else {
+            PyErr_Format(PyExc_ValueError, "WINTUN_BACKEND=%s is not a backend: use 'auto', 'kernel' or 'emulated'", env);
+            return -1;
+        }
+    } else {
+        PyErr_Format(PyExc_ValueError, "backend must be 'auto', 'kernel' or 'emulated', not %R", value);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_text(const char *what, PyObject *value, Py_ssize_t max_chars)
+{
+    Py_ssize_t len = PyUnicode_GET_LENGTH(value);
+    if (!len) {
+        PyErr_Format(PyExc_ValueError, "%s must not be empty", what);
+        return -1;
+    }
+    if (len > max_chars) {
+        PyErr_Format(PyExc_ValueError, "%s is %zd characters long; at most %zd are allowed", what, len, max_chars);
+        return -1;
+    }
+    if (PyUnicode_FindChar(value, 0, 0, len, 1) >= 0) {
+        PyErr_Format(PyExc_ValueError, "%s must not contain NUL characters", what);
+        return -1;
+    }
+    return 0;
+}
+
+static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = { "name", "tunnel_type", "ring_capacity", "guid", "backend", NULL };
+    PyObject *name = NULL, *tunnel_type = NULL, *capacity = NULL, *guid_arg = Py_None, *backend_arg = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|UUOO$U:TunDevice", kwlist, &name, &tunnel_type, &capacity, &guid_arg,
+                                     &backend_arg))
+        return -1;
+    if (self->adapter) {
+        PyErr_SetString(PyExc_RuntimeError, "TunDevice.__init__() called twice");
+        return -1;
+    }
+    wt_state *st = state_of(self);
+    PyObject *default_name = NULL, *default_type = NULL, *default_backend = NULL;
+    int result = -1;
+    if (!name)
+        name = default_name = PyUnicode_FromString("wintun");
+    if (!tunnel_type)
+        tunnel_type = default_type = PyUnicode_FromString("Wintun");
+    if (!backend_arg)
+        backend_arg = default_backend = PyUnicode_FromString("auto");
+    if (!name || !tunnel_type || !backend_arg)
+        goto out;
+    DWORD ring_capacity = 0x400000;
+    GUID guid;
+    WINTUN_BACKEND backend;
+    int automatic;
+    if (check_text("name", name, 127) < 0 || check_text("tunnel_type", tunnel_type, 128) < 0 ||
+        (capacity && parse_capacity(capacity, &ring_capacity) < 0) ||
+        (guid_arg != Py_None && parse_guid(guid_arg, &guid) < 0) || parse_backend(backend_arg, &backend, &automatic) < 0)
+        goto out;
+
+    wchar_t *wname = PyUnicode_AsWideCharString(name, NULL);
+    wchar_t *wtype = wname ? PyUnicode_AsWideCharString(tunnel_type, NULL) : NULL;
+    if (!wtype) {
+        PyMem_Free(wname);
+        goto out;
+    }
+    wt_log_clear_last();
+    WINTUN_ADAPTER_HANDLE adapter = WintunCreateAdapterEx(wname, wtype, guid_arg != Py_None ? &guid : NULL, backend);
+    DWORD err = adapter ? ERROR_SUCCESS : GetLastError();
+    PyMem_Free(wname);
+    PyMem_Free(wtype);
+    if (!adapter) {
+        if (err == ERROR_INVALID_NAME || err == ERROR_BUFFER_OVERFLOW) {
+            PyErr_Format(PyExc_ValueError, "the OS cannot take %R as an adapter name: %s", name, wt_log_last_error());
+            wt_log_clear_last();
+        } else if (automatic && (err == ERROR_NOT_SUPPORTED || err == ERROR_ACCESS_DENIED)) {
+            char message[WT_LOG_MAX_CHARS + 256];
+            PyOS_snprintf(message, sizeof(message),
+                          "no kernel adapter: %s. backend='auto' does not fall back: run as root or grant "
+                          "CAP_NET_ADMIN for the kernel backend, or pass backend='emulated' (or set "
+                          "WINTUN_BACKEND=emulated) for an in-process adapter",
+                          wt_log_last_error()[0] ? wt_log_last_error() : "not permitted");
+            wt_log_clear_last();
+            wt_raise_class(err == ERROR_ACCESS_DENIED ? st->NotPermittedError : st->WintunError, err, message);
+        } else {
+            wt_raise(st, err, "cannot create the adapter");
+        }
+        goto out;
+    }
+    self->adapter = adapter;
+    self->ring_capacity = ring_capacity;
+    Py_INCREF(name);
+    Py_XSETREF(self->name, name);
+    Py_INCREF(tunnel_type);
+    Py_XSETREF(self->tunnel_type, tunnel_type);
+    result = 0;
+out:
+    Py_XDECREF(default_name);
+    Py_XDECREF(default_type);
+    Py_XDECREF(default_backend);
+    return result;
+}
+
+static PyObject *TunDevice_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    (void)args, (void)kwds;
+    TunDevice *self = (TunDevice *)type->tp_alloc(type, 0);
+    if (!self)
+        return NULL;
+    self->cancel = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!self->cancel) {
+        Py_DECREF(self);
+        return wt_raise(wt_state_of_type(type), GetLastError(), "cannot create an event");
+    }
+    return (PyObject *)self;
+}
+
+/* ---- up, down, close ---- */
+
+static PyObject *TunDevice_up(TunDevice *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!adapter_of(self))
+        return NULL;
+    if (self->session)
+        Py_RETURN_NONE;
+    wt_state *st = state_of(self);
+    wt_log_clear_last();
+    if (!WintunSetAdapterUp(self->adapter, TRUE))
+        return wt_raise(st, GetLastError(), "cannot bring the adapter up");
+    WINTUN_SESSION_HANDLE session;
+    Py_BEGIN_ALLOW_THREADS
+    session = WintunStartSession(self->adapter, self->ring_capacity);
+    Py_END_ALLOW_THREADS
+    if (!session)
+        return wt_raise(st, GetLastError(), "cannot start the session");
+    ResetEvent(self->cancel);
+    self->read_event = WintunGetReadWaitEvent(session);
+    self->session = session;
+    Py_RETURN_NONE;
+}
+
+/* Ends the session: wakes waiters, waits for them to leave, frees the session. */
+static void end_session(TunDevice *self)
+{
+    WINTUN_SESSION_HANDLE session = self->session;
+    if (!session)
+        return;
+    self->session = NULL; /* with the GIL held: no new waiter or reader can start */
+    self->read_event = NULL;
+    if (self->pending) {
+        WintunReleaseReceivePacket(session, self->pending);
+        self->pending = NULL;
+    }
+    SetEvent(self->cancel);
+    Py_BEGIN_ALLOW_THREADS
+    while (__atomic_load_n(&self->waiters, __ATOMIC_ACQUIRE))
+        wt_sleep_us(100);
+    WintunEndSession(session);
+    Py_END_ALLOW_THREADS
+}
+
+static PyObject *TunDevice_down(TunDevice *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!self->session)
+        Py_RETURN_NONE; /* idempotent, also after close() */
+    end_session(self);
+    wt_log_clear_last();
+    if (self->adapter && !WintunSetAdapterUp(self->adapter, FALSE))
+        return wt_raise(state_of(self), GetLastError(), "cannot bring the adapter down");
+    Py_RETURN_NONE;
+}
+
+static void close_device(TunDevice *self)
+{
+    end_session(self);
+    WINTUN_ADAPTER_HANDLE adapter = self->adapter;
+    if (!adapter)
+        return;
+    self->adapter = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    WintunCloseAdapter(adapter);
+    Py_END_ALLOW_THREADS
+}
+
+static PyObject *TunDevice_close(TunDevice *self, PyObject *Py_UNUSED(ignored))
+{
+    close_device(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *TunDevice_enter(TunDevice *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!adapter_of(self))
+        return NULL;
+    return Py_NewRef(self);
+}
+
+static PyObject *TunDevice_exit(TunDevice *self, PyObject *args)
+{
+    (void)args;
+    close_device(self);
+    Py_RETURN_FALSE;
+}
+
+static int TunDevice_traverse(TunDevice *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->name);
+    Py_VISIT(self->tunnel_type);
+    return 0;
+}
+
+static void TunDevice_dealloc(TunDevice *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakreflist)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    close_device(self);
+    if (self->cancel)
+        CloseHandle(self->cancel);
+    Py_CLEAR(self->name);
+    Py_CLEAR(self->tunnel_type);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+/* ---- reading ---- */
+
+/* The next packet as bytes, or None (with the read event re-armed) when the ring is empty. */
+static PyObject *read_one(TunDevice *self, WINTUN_SESSION_HANDLE session)
+{
+    if (self->pending) {
+        PyObject *bytes = PyBytes_FromStringAndSize((const char *)self->pending, self->pending_size);
+        if (bytes) {
+            WintunReleaseReceivePacket(session, self->pending);
+            self->pending = NULL;
+        }
+        return bytes;
+    }
+    int rearmed = 0;
+    for (;;) {
+        DWORD size;
+        BYTE *packet = WintunReceivePacket(session, &size);
+        if (packet) {
+            PyObject *bytes = PyBytes_FromStringAndSize((const char *)packet, size);
+            if (!bytes) { /* keep it for the next call rather than lose it */
+                self->pending = packet;
+                self->pending_size = size;
+                return NULL;
+            }
+            WintunReleaseReceivePacket(session, packet);
+            return bytes;
+        }
+        DWORD err = GetLastError();
+        if (err != ERROR_NO_MORE_ITEMS)
+            return wt_raise(state_of(self), err, "cannot read a packet");
+        if (rearmed)
+            Py_RETURN_NONE;
+        /* Empty. Drop a stale signal, then arm and look again, so that the event (and its fd)
+         * is set exactly when a packet may be waiting. */
+        ResetEvent(self->read_event);
+        rearmed = 1;
+        if (!WintunIsReceiveReady(session))
+            Py_RETURN_NONE;
+    }
+}
+
+static PyObject *TunDevice_read(TunDevice *self, PyObject *Py_UNUSED(ignored))
+{
+    WINTUN_SESSION_HANDLE session = session_of(self);
+    return session ? read_one(self, session) : NULL;
+}
+
+static PyObject *TunDevice_read_batch(TunDevice *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = { "max", NULL };
+    Py_ssize_t max = 64;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|n:read_batch", kwlist, &max))
+        return NULL;
+    if (max < 1 || max > 0x10000) {
+        PyErr_Format(PyExc_ValueError, "max must be between 1 and 65536, not %zd", max);
+        return NULL;
+    }
+    WINTUN_SESSION_HANDLE session = session_of(self);
+    if (!session)
+        return NULL;
+    PyObject *list = PyList_New(0);
+    if (!list)
+        return NULL;
+    for (Py_ssize_t i = 0; i < max; ++i) {
+        PyObject *packet = read_one(self, session);
+        if (!packet) {
+            if (PyList_GET_SIZE(list)) { /* return what was read; the error comes again next call */
+                PyErr_Clear();
+                break;
+            }
+            Py_DECREF(list);
+            return NULL;
+        }
+        if (packet == Py_None) {
+            Py_DECREF(packet);
+            break;
+        }
+        int r = PyList_Append(list, packet);
+        Py_DECREF(packet);
+        if (r < 0) {
+            Py_DECREF(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+static PyObject *TunDevice_readinto(TunDevice *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    PyObject *result = NULL;
+    WINTUN_SESSION_HANDLE session = session_of(self);
+    if (!session)
+        goto out;
+    const BYTE *packet = self->pending;
+    DWORD size = self->pending_size;
+    if (!packet) {
+        packet = WintunReceivePacket(session, &size);
+        if (!packet) {
+            DWORD err = GetLastError();
+            if (err != ERROR_NO_MORE_ITEMS) {
+                wt_raise(state_of(self), err, "cannot read a packet");
+                goto out;
+            }
+            ResetEvent(self->read_event);
+            if (WintunIsReceiveReady(session)) {
+                PyBuffer_Release(&view);
+                return TunDevice_readinto(self, arg);
+            }
+            result = Py_NewRef(Py_None);
+            goto out;
+        }
+    }
+    if ((Py_ssize_t)size > view.len) {
+        /* Keep the packet for the next read rather than truncate or drop it. */
+        self->pending = packet;
+        self->pending_size = size;
+        PyErr_Format(PyExc_ValueError, "buffer of %zd bytes is too small for the next packet of %lu bytes", view.len,
+                     (unsigned long)size);
+        goto out;
+    }
+    memcpy(view.buf, packet, size);
+    WintunReleaseReceivePacket(session, packet);
+    self->pending = NULL;
+    result = PyLong_FromUnsignedLong(size);
+out:
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static int parse_timeout(PyObject *timeout, DWORD *ms)
+{
+    if (timeout == Py_None) {
+        *ms = INFINITE;
+        return 0;
+    }
+    if (!PyLong_Check(timeout) && !PyFloat_Check(timeout)) {
+        PyErr_Format(PyExc_TypeError, "timeout must be a number of seconds or None, not %.100s", Py_TYPE(timeout)->tp_name);
+        return -1;
+    }
+    double seconds = PyFloat_AsDouble(timeout);
+    if (seconds == -1.0 && PyErr_Occurred())
+        return -1;
+    if (isnan(seconds) || seconds < 0) {
+        PyErr_SetString(PyExc_ValueError, "timeout must not be negative");
+        return -1;
+    }
+    double millis = ceil(seconds * 1000.0);
+    *ms = millis >= (double)(INFINITE - 1) ? INFINITE - 1 : (DWORD)millis;
+    return 0;
+}
+
+static PyObject *TunDevice_wait_read_event(TunDevice *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = { "timeout", NULL };
+    PyObject *timeout = Py_None;
+    DWORD ms;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:wait_read_event", kwlist, &timeout) || parse_timeout(timeout, &ms) < 0)
+        return NULL;
+    WINTUN_SESSION_HANDLE session = session_of(self);
+    if (!session)
+        return NULL;
+    if (self->pending || WintunIsReceiveReady(session))
+        Py_RETURN_TRUE;
+    HANDLE events[2] = { self->read_event, self->cancel };
+    DWORD r;
+    __atomic_add_fetch(&self->waiters, 1, __ATOMIC_ACQ_REL);
+    Py_BEGIN_ALLOW_THREADS
+    r = WaitForMultipleObjects(2, events, FALSE, ms);
+    Py_END_ALLOW_THREADS
+    __atomic_sub_fetch(&self->waiters, 1, __ATOMIC_ACQ_REL);
+    if (r == WAIT_OBJECT_0)
+        Py_RETURN_TRUE;
+    if (r == WAIT_OBJECT_0 + 1 || r == WAIT_TIMEOUT)
+        Py_RETURN_FALSE; /* woken by down()/close(), or timed out */
+    return wt_raise(state_of(self), GetLastError(), "cannot wait for the read event");
+}
+
+static PyObject *TunDevice_fileno(TunDevice *self, PyObject *Py_UNUSED(ignored))
+{
+    WINTUN_SESSION_HANDLE session = session_of(self);
+    if (!session)
+        return NULL;
+#ifdef _WIN32
+    PyErr_SetString(PyExc_OSError, "fileno() is not available on Windows: use wait_read_event()");
+    return NULL;
+#else
+    return PyLong_FromLong(WintunGetEventFd(self->read_event));
+#endif
+}
+
+static PyObject *TunDevice_cancel_fileno(TunDevice *self, PyObject *Py_UNUSED(ignored))
+{
+#ifdef _WIN32
+    PyErr_SetString(PyExc_OSError, "not available on Windows");
+    return NULL;
+#else
+    return PyLong_FromLong(WintunGetEventFd(self->cancel));
+#endif
+}
+
+/* ---- writing ---- */
+
+/* The IP packet inside data: pymobiledevice3 prepends the Linux TUN packet-information header
+ * (00 00 86 DD for IPv6, 00 00 08 00 for IPv4); a real IP packet never starts with a zero
+ * version nibble, so it is stripped. Anything else must be an IPv4/IPv6 packet. */
+static int packet_of(Py_buffer *view, const char **data, Py_ssize_t *size)
+{
+    const unsigned char *p = view->buf;
+    Py_ssize_t n = view->len;
+    if (n >= 4 && p[0] == 0 && p[1] == 0 && ((p[2] == 0x86 && p[3] == 0xDD) || (p[2] == 0x08 && p[3] == 0x00)))
+        p += 4, n -= 4;
+    if (n > TUN_MAX_IP_PACKET_SIZE) {
+        PyErr_Format(PyExc_ValueError, "packet of %zd bytes is larger than %u", n, TUN_MAX_IP_PACKET_SIZE);
+        return -1;
+    }
+    if (!wt_is_ip_packet(p, (uint32_t)n)) {
+        PyErr_Format(PyExc_ValueError,
+                     "not an IPv4 or IPv6 packet (%zd bytes, version nibble %d): the adapter would discard it", n,
+                     n ? p[0] >> 4 : -1);
+        return -1;
+    }
+    *data = (const char *)p;
+    *size = n;
+    return 0;
+}
+
+/* Allocates, copies and sends one packet; -1 with the exception set. */
+static int send_one(TunDevice *self, WINTUN_SESSION_HANDLE session, const char *data, Py_ssize_t size)
+{
+    BYTE *slot = WintunAllocateSendPacket(session, (DWORD)size);
+    if (!slot) {
+        wt_raise(state_of(self), GetLastError(), "cannot write the packet");
+        return -1;
+    }
+    memcpy(slot, data, (size_t)size);
+    WintunSendPacket(session, slot);
+    return 0;
+}
+
+static PyObject *TunDevice_write(TunDevice *self, PyObject *arg)
+{
+    if (PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "write() takes a bytes-like packet, not str");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    PyObject *result = NULL;
+    const char *data;
+    Py_ssize_t size;
+    WINTUN_SESSION_HANDLE session = session_of(self);
+    if (session && packet_of(&view, &data, &size) == 0 && send_one(self, session, data, size) == 0)
+        result = PyLong_FromSsize_t(size);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyObject *TunDevice_write_batch(TunDevice *self, PyObject *arg)
+{
+    PyObject *seq = PySequence_Fast(arg, "write_batch() takes an iterable of bytes-like packets");
+    if (!seq)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq), written = 0;
+    Py_buffer *views = PyMem_Calloc((size_t)(count ? count : 1), sizeof(Py_buffer));
+    if (!views) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t held = 0;
+    PyObject *result = NULL;
+    /* Check every packet before writing any, so that a bad one writes nothing. */
+    for (; held < count; ++held) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, held);
+        const char *data;
+        Py_ssize_t size;
+        if (PyUnicode_Check(item)) {
+            PyErr_Format(PyExc_TypeError, "packet %zd is a str, not bytes-like", held);
+            goto out;
+        }
+        if (PyObject_GetBuffer(item, &views[held], PyBUF_C_CONTIGUOUS) < 0)
+            goto out;
+        if (packet_of(&views[held], &data, &size) < 0) {
+            ++held;
+            PyErr_Format(PyExc_ValueError, "packet %zd is not a valid IPv4/IPv6 packet of at most %u bytes", held - 1,
+                         TUN_MAX_IP_PACKET_SIZE);
+            goto out;
+        }
+    }
+    WINTUN_SESSION_HANDLE session = session_of(self);
+    if (!session)
+        goto out;
+    for (; written < count; ++written) {
+        const char *data;
+        Py_ssize_t size;
+        packet_of(&views[written], &data, &size);
+        if (send_one(self, session, data, size) < 0) {
+            if (written && PyErr_ExceptionMatches(state_of(self)->RingFullError))
+                PyErr_Clear(); /* partial: report how many went */
+            else
+                goto out;
+            break;
+        }
+    }
+    result = PyLong_FromSsize_t(written);
+out:
+    for (Py_ssize_t i = 0; i < held; ++i)
+        PyBuffer_Release(&views[i]);
+    PyMem_Free(views);
+    Py_DECREF(seq);
+    return result;
+}
+
+/* ---- properties ---- */
+
+static PyObject *TunDevice_get_name(TunDevice *self, void *c) { (void)c; return Py_NewRef(self->name ? self->name : Py_None); }
+static PyObject *TunDevice_get_tunnel_type(TunDevice *self, void *c)
+{
+    (void)c;
+    return Py_NewRef(self->tunnel_type ? self->tunnel_type : Py_None);
+}
+
+static PyObject *TunDevice_get_backend(TunDevice *self, void *c)
+{
+    (void)c;
+    if (!adapter_of(self))
+        return NULL;
+    return PyUnicode_FromString(WintunGetAdapterBackend(self->adapter) == WINTUN_BACKEND_EMULATED ? "emulated" : "kernel");
+}
+
+static PyObject *TunDevice_get_luid(TunDevice *self, void *c)
+{
+    (void)c;
+    if (!adapter_of(self))
+        return NULL;
+    NET_LUID luid;
+    WintunGetAdapterLUID(self->adapter, &luid);
+    return PyLong_FromUnsignedLongLong(luid.Value);
+}
+
+static PyObject *TunDevice_get_guid_str(TunDevice *self, void *c)
+{
+    (void)c;
+    if (!adapter_of(self))
+        return NULL;
+    GUID g;
+    if (!WintunGetAdapterGUID(self->adapter, &g))
+        return wt_raise(state_of(self), GetLastError(), "cannot read the GUID");
+    return PyUnicode_FromFormat("%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", (unsigned)g.Data1, g.Data2, g.Data3,
+                                g.Data4[0], g.Data4[1], g.Data4[2], g.Data4[3], g.Data4[4], g.Data4[5], g.Data4[6],
+                                g.Data4[7]);
+}
+
+static PyObject *TunDevice_get_mtu(TunDevice *self, void *c)
+{
+    (void)c;
+    if (!adapter_of(self))
+        return NULL;
+    DWORD mtu;
+    wt_log_clear_last();
+    if (!WintunGetAdapterMtu(self->adapter, &mtu))
+        return wt_raise(state_of(self), GetLastError(), "cannot read the MTU");
+    return PyLong_FromUnsignedLong(mtu);
+}
+
+static int TunDevice_set_mtu(TunDevice *self, PyObject *value, void *c)
+{
+    (void)c;
+    if (!value) {
+        PyErr_SetString(PyExc_AttributeError, "mtu cannot be deleted");
+        return -1;
+    }
+    if (!PyLong_Check(value) || PyBool_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "mtu must be an int, not %.100s", Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    long mtu = PyLong_AsLong(value);
+    if (mtu == -1 && PyErr_Occurred())
+        return -1;
+    if (!adapter_of(self))
+        return -1;
+    if (mtu < 68 || mtu > 65535) {
+        PyErr_Format(PyExc_ValueError, "mtu must be between 68 and 65535 (1280 with IPv6), not %ld", mtu);
+        return -1;
+    }
+    wt_log_clear_last();
+    if (!WintunSetAdapterMtu(self->adapter, (DWORD)mtu)) {
+        DWORD err = GetLastError();
+        if (err == ERROR_INVALID_PARAMETER) {
+            PyErr_Format(PyExc_ValueError, "mtu %ld refused: %s", mtu, wt_log_last_error());
+            wt_log_clear_last();
+        } else {
+            wt_raise(state_of(self), err, "cannot set the MTU");
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *TunDevice_get_ring_capacity(TunDevice *self, void *c)
+{
+    (void)c;
+    return PyLong_FromUnsignedLong(self->ring_capacity);
+}
+
+static int TunDevice_set_ring_capacity(TunDevice *self, PyObject *value, void *c)
+{
+    (void)c;
+    if (!value) {
+        PyErr_SetString(PyExc_AttributeError, "ring_capacity cannot be deleted");
+        return -1;
+    }
+    return parse_capacity(value, &self->ring_capacity);
+}
+
+static PyObject *TunDevice_get_is_up(TunDevice *self, void *c)
+{
+    (void)c;
+    if (!self->adapter || !self->session)
+        Py_RETURN_FALSE;
+    BOOL up;
+    if (!WintunGetAdapterUp(self->adapter, &up))
+        return wt_raise(state_of(self), GetLastError(), "cannot read the link state");
+    return PyBool_FromLong(up);
+}
+
+static PyObject *TunDevice_get_closed(TunDevice *self, void *c)
+{
+    (void)c;
+    return PyBool_FromLong(self->adapter == NULL);
+}
+
+/* ---- primitives the Python layer builds on: addresses, statistics, the emulated OS side ---- */
+
+static PyObject *TunDevice_addresses_raw(TunDevice *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!adapter_of(self))
+        return NULL;
+    WINTUN_ADDRESS addresses[WINTUN_MAX_ADDRESSES];
+    DWORD count = WINTUN_MAX_ADDRESSES;
+    wt_log_clear_last();
+    if (!WintunGetAdapterAddresses(self->adapter, addresses, &count))
+        return wt_raise(state_of(self), GetLastError(), "cannot read the addresses");
+    PyObject *list = PyList_New(count);
+    if (!list)
+        return NULL;
+    for (DWORD i = 0; i < count; ++i) {
+        int v6 = addresses[i].Family == AF_INET6;
+        PyObject *item = Py_BuildValue("(iy#i)", v6 ? 6 : 4, addresses[i].Address, (Py_ssize_t)(v6 ? 16 : 4),
+                                       addresses[i].PrefixLength);
+        if (!item) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, item);
+    }
+    return list;
+}
+
+static int address_from_args(PyObject *args, WINTUN_ADDRESS *address)
+{
+    int version, prefix;
+    Py_buffer packed;
+    if (!PyArg_ParseTuple(args, "iy*i", &version, &packed, &prefix))
+        return -1;
+    memset(address, 0, sizeof(*address));
+    Py_ssize_t want = version == 4 ? 4 : version == 6 ? 16 : -1;
+    int max_prefix = version == 4 ? 32 : 128;
+    if (want < 0 || packed.len != want || prefix < 0 || prefix > max_prefix) {
+        PyBuffer_Release(&packed);
+        PyErr_SetString(PyExc_ValueError, "invalid address");
+        return -1;
+    }
+    address->Family = version == 4 ? AF_INET : AF_INET6;
+    address->PrefixLength = (BYTE)prefix;
+    memcpy(address->Address, packed.buf, (size_t)want);
+    PyBuffer_Release(&packed);
+    return 0;
+}
+
+static PyObject *TunDevice_add_address_raw(TunDevice *self, PyObject *args)
+{
+    WINTUN_ADDRESS address;
+    if (address_from_args(args, &address) < 0 || !adapter_of(self))
+        return NULL;
+    wt_log_clear_last();
+    if (!WintunAddAdapterAddress(self->adapter, &address))
+        return wt_raise(state_of(self), GetLastError(), "cannot add the address");
+    Py_RETURN_NONE;
+}
+
+static PyObject *TunDevice_delete_address_raw(TunDevice *self, PyObject *args)
+{
+    WINTUN_ADDRESS address;
+    if (address_from_args(args, &address) < 0 || !adapter_of(self))
+        return NULL;
+    wt_log_clear_last();
+    if (!WintunDeleteAdapterAddress(self->adapter, &address))
+        return wt_raise(state_of(self), GetLastError(), "cannot remove the address");
+    Py_RETURN_NONE;
+}
+
+static PyObject *TunDevice_statistics_raw(TunDevice *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!adapter_of(self))
+        return NULL;
+    WINTUN_ADAPTER_STATISTICS s;
+    if (!WintunGetAdapterStatistics(self->adapter, &s))
+        return wt_raise(state_of(self), GetLastError(), "cannot read the statistics");
+    return Py_BuildValue("(KKKKKKKKK)", s.SendPackets, s.SendBytes, s.SendDrops, s.SendErrors, s.ReceivePackets,
+                         s.ReceiveBytes, s.ReceiveDiscards, s.ReceiveDrops, s.ReceiveErrors);
+}
+
+static PyObject *TunDevice_emu_inject(TunDevice *self, PyObject *arg)
+{
+    PyObject *seq = PySequence_Fast(arg, "inject takes a list of bytes-like packets");
+    if (!seq)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    if (count < 1 || count > 256) {
+        Py_DECREF(seq);
+        PyErr_SetString(PyExc_ValueError, "inject takes 1 to 256 packets at once");
+        return NULL;
+    }
+    Py_buffer views[256];
+    const BYTE *packets[256];
+    DWORD sizes[256];
+    Py_ssize_t held = 0;
+    PyObject *result = NULL;
+    for (; held < count; ++held) {
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, held), &views[held], PyBUF_C_CONTIGUOUS) < 0)
+            goto out;
+        if (views[held].len > TUN_MAX_IP_PACKET_SIZE) {
+            ++held;
+            PyErr_Format(PyExc_ValueError, "packet of %zd bytes is larger than %u", views[held - 1].len, TUN_MAX_IP_PACKET_SIZE);
+            goto out;
+        }
+        packets[held] = views[held].buf;
+        sizes[held] = (DWORD)views[held].len;
+    }
+    if (!adapter_of(self))
+        goto out;
+    wt_log_clear_last();
+    if (!WintunEmulatedInjectPackets(self->adapter, packets, sizes, (DWORD)count)) {
+        DWORD err = GetLastError();
+        wt_raise(state_of(self), err,
+                 err == ERROR_NOT_SUPPORTED ? "only an emulated adapter has an OS side to inject from"
+                                            : "cannot inject the packets");
+        goto out;
+    }
+    result = Py_NewRef(Py_None);
+out:
+    for (Py_ssize_t i = 0; i < held; ++i)
+        PyBuffer_Release(&views[i]);
+    Py_DECREF(seq);
+    return result;
+}
+
+static PyObject *TunDevice_emu_capture(TunDevice *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!adapter_of(self))
+        return NULL;
+    static BYTE buffer[TUN_MAX_IP_PACKET_SIZE]; /* used with the GIL held only */
+    DWORD size;
+    if (!WintunEmulatedCapturePacket(self->adapter, buffer, sizeof(buffer), &size)) {
+        DWORD err = GetLastError();
+        if (err == ERROR_NO_MORE_ITEMS)
+            Py_RETURN_NONE;
+        return wt_raise(state_of(self), err, "cannot capture");
+    }
+    return PyBytes_FromStringAndSize((const char *)buffer, size);
+}
+
+static PyObject *TunDevice_emu_capture_fileno(TunDevice *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!adapter_of(self))
+        return NULL;
+    HANDLE event = WintunEmulatedGetCaptureEvent(self->adapter);
+    if (!event)
+        return wt_raise(state_of(self), GetLastError(), "no capture queue");
+#ifdef _WIN32
+    PyErr_SetString(PyExc_OSError, "not available on Windows");
+    return NULL;
+#else
+    return PyLong_FromLong(WintunGetEventFd(event));
+#endif
+}
+
+static PyObject *TunDevice_emu_connect(TunDevice *self, PyObject *arg)
+{
+    if (!PyObject_TypeCheck(arg, state_of(self)->TunDeviceType)) {
+        PyErr_Format(PyExc_TypeError, "can only connect to another TunDevice, not %.100s", Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    TunDevice *other = (TunDevice *)arg;
+    if (!adapter_of(self) || !adapter_of(other))
+        return NULL;
+    wt_log_clear_last();
+    if (!WintunEmulatedConnect(self->adapter, other->adapter)) {
+        DWORD err = GetLastError();
+        if (err == ERROR_INVALID_PARAMETER) {
+            PyErr_SetString(PyExc_ValueError, "cannot connect an adapter to itself");
+            return NULL;
+        }
+        return wt_raise(state_of(self), err, "cannot connect the adapters");
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *TunDevice_emu_disconnect(TunDevice *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!adapter_of(self))
+        return NULL;
+    if (!WintunEmulatedDisconnect(self->adapter))
+        return wt_raise(state_of(self), GetLastError(), "cannot disconnect");
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef TunDevice_methods[] = {
+    { "up", (PyCFunction)TunDevice_up, METH_NOARGS,
+      "up()\n--\n\nBring the adapter up and start its session with ring_capacity. No-op if already up." },
+    { "down", (PyCFunction)TunDevice_down, METH_NOARGS,
+      "down()\n--\n\nEnd the session (waking any thread in wait_read_event) and bring the adapter down. No-op if down." },
+    { "close", (PyCFunction)TunDevice_close, METH_NOARGS,
+      "close()\n--\n\nEnd the session and remove the adapter. Idempotent." },
+    { "__enter__", (PyCFunction)TunDevice_enter, METH_NOARGS, NULL },
+    { "__exit__", (PyCFunction)TunDevice_exit, METH_VARARGS, NULL },
+    { "read", (PyCFunction)TunDevice_read, METH_NOARGS,
+      "read()\n--\n\nThe next packet as bytes, or None if none is waiting. Never blocks." },
+    { "read_batch", (PyCFunction)(void (*)(void))TunDevice_read_batch, METH_VARARGS | METH_KEYWORDS,
+      "read_batch(max=64)\n--\n\nUp to max waiting packets as a list of bytes (empty if none)." },
+    { "readinto", (PyCFunction)TunDevice_readinto, METH_O,
+      "readinto(buffer)\n--\n\nCopy the next packet into a writable buffer; its size, or None if none is waiting.\n"
+      "ValueError if it does not fit (the packet stays for the next read)." },
+    { "write", (PyCFunction)TunDevice_write, METH_O,
+      "write(packet)\n--\n\nSend one IPv4/IPv6 packet (bytes-like; a leading 4-byte TUN packet-information header is\n"
+      "stripped). Returns its size. RingFullError if the ring has no room." },
+    { "write_batch", (PyCFunction)TunDevice_write_batch, METH_O,
+      "write_batch(packets)\n--\n\nSend packets in order; returns how many were written (fewer when the ring fills;\n"
+      "RingFullError if none fit). All are checked first: a bad one writes nothing." },
+    { "wait_read_event", (PyCFunction)(void (*)(void))TunDevice_wait_read_event, METH_VARARGS | METH_KEYWORDS,
+      "wait_read_event(timeout=None)\n--\n\nWait (GIL released) until a packet may be read: True; False on timeout or\n"
+      "when down()/close() ends the session meanwhile." },
+    { "fileno", (PyCFunction)TunDevice_fileno, METH_NOARGS,
+      "fileno()\n--\n\nA file descriptor readable while a packet may be waiting (Linux), for selectors and asyncio.\n"
+      "Valid until down(); read() until None before waiting on it." },
+    { "_cancel_fileno", (PyCFunction)TunDevice_cancel_fileno, METH_NOARGS, NULL },
+    { "_addresses", (PyCFunction)TunDevice_addresses_raw, METH_NOARGS, NULL },
+    { "_add_address", (PyCFunction)TunDevice_add_address_raw, METH_VARARGS, NULL },
+    { "_delete_address", (PyCFunction)TunDevice_delete_address_raw, METH_VARARGS, NULL },
+    { "_statistics", (PyCFunction)TunDevice_statistics_raw, METH_NOARGS, NULL },
+    { "_emu_inject", (PyCFunction)TunDevice_emu_inject, METH_O, NULL },
+    { "_emu_capture", (PyCFunction)TunDevice_emu_capture, METH_NOARGS, NULL },
+    { "_emu_capture_fileno", (PyCFunction)TunDevice_emu_capture_fileno, METH_NOARGS, NULL },
+    { "_emu_connect", (PyCFunction)TunDevice_emu_connect, METH_O, NULL },
+    { "_emu_disconnect", (PyCFunction)TunDevice_emu_disconnect, METH_NOARGS, NULL },
+    { NULL, NULL, 0, NULL },
+};
+
+static PyGetSetDef TunDevice_getset[] = {
+    { "name", (getter)TunDevice_get_name, NULL, "The adapter's name.", NULL },
+    { "tunnel_type", (getter)TunDevice_get_tunnel_type, NULL, "The tunnel type given at creation.", NULL },
+    { "backend", (getter)TunDevice_get_backend, NULL, "'kernel' or 'emulated'.", NULL },
+    { "luid", (getter)TunDevice_get_luid, NULL, "The NET_LUID as an int (IfType 53 << 48 | NetLuidIndex << 24).", NULL },
+    { "_guid", (getter)TunDevice_get_guid_str, NULL, NULL, NULL },
+    { "mtu", (getter)TunDevice_get_mtu, (setter)TunDevice_set_mtu, "The MTU, read from and written to the OS.", NULL },
+    { "ring_capacity", (getter)TunDevice_get_ring_capacity, (setter)TunDevice_set_ring_capacity,
+      "Bytes per ring: a power of two in [0x20000, 0x4000000]. Takes effect at the next up().", NULL },
+    { "is_up", (getter)TunDevice_get_is_up, NULL, "True while the adapter is up with a running session.", NULL },
+    { "closed", (getter)TunDevice_get_closed, NULL, "True once close() was called.", NULL },
+    { NULL, NULL, NULL, NULL, NULL },
+};
+
+static PyMemberDef TunDevice_members[] = {
+    { "__weaklistoffset__", T_PYSSIZET, offsetof(TunDevice, weakreflist), READONLY, NULL },
+    { NULL, 0, 0, 0, NULL },
+};
+
+static PyType_Slot TunDevice_slots[] = {
+    { Py_tp_doc, "TunDevice(name='wintun', tunnel_type='Wintun', ring_capacity=0x400000, guid=None, *, backend='auto')\n"
+                 "--\n\nA Wintun adapter (created now, removed by close()) and its session (up()/down())." },
+    { Py_tp_new, TunDevice_new },
+    { Py_tp_init, TunDevice_init },
+    { Py_tp_dealloc, TunDevice_dealloc },
+    { Py_tp_traverse, TunDevice_traverse },
+    { Py_tp_methods, TunDevice_methods },
+    { Py_tp_getset, TunDevice_getset },
+    { Py_tp_members, TunDevice_members },
+    { 0, NULL },
+};
+
+static PyType_Spec TunDevice_spec = {
+    .name = "wintun._wintun.TunDevice",
+    .basicsize = sizeof(TunDevice),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .slots = TunDevice_slots,
+};
+
+PyTypeObject *wt_tundevice_type_create(PyObject *module)
+{
+    return (PyTypeObject *)PyType_FromModuleAndSpec(module, &TunDevice_spec, NULL);
+}

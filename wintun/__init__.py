@@ -1,0 +1,301 @@
+"""wintun: Wintun's userspace tunnel system, portable.
+
+A TUN adapter whose packets cross between the OS and this process through Wintun's two
+shared-memory rings::
+
+    import wintun
+
+    with wintun.TunDevice("Demo", "tunnel", 0x40000, backend="emulated") as tun:
+        tun.mtu = 1400
+        tun.addr = "10.6.7.7/24"
+        tun.up()
+        tun.write(packet)                  # one IPv4/IPv6 packet
+        if tun.wait_read_event(timeout=1):
+            print(tun.read())              # bytes, or None when nothing is waiting
+
+See the README for the whole API.
+"""
+from __future__ import annotations
+
+import asyncio
+import atexit
+import errno
+import ipaddress
+import uuid
+from typing import List, NamedTuple, Optional, Set, Tuple, Union
+
+from . import _wintun
+from ._logging import logging_callback
+from ._version import __version__
+from ._wintun import (
+    LOG_ERR,
+    LOG_INFO,
+    LOG_WARN,
+    MAX_IP_PACKET_SIZE,
+    MAX_RING_CAPACITY,
+    MIN_RING_CAPACITY,
+    AdapterClosedError,
+    AlreadyExistsError,
+    InvalidRingDataError,
+    NotFoundError,
+    NotPermittedError,
+    RingFullError,
+    WintunError,
+    get_driver_version,
+)
+from .emulated import EmulatedOS
+
+__all__ = [
+    "TunDevice",
+    "Statistics",
+    "EmulatedOS",
+    "set_logger",
+    "get_driver_version",
+    "WintunError",
+    "RingFullError",
+    "AdapterClosedError",
+    "InvalidRingDataError",
+    "NotPermittedError",
+    "AlreadyExistsError",
+    "NotFoundError",
+    "LOG_INFO",
+    "LOG_WARN",
+    "LOG_ERR",
+    "MIN_RING_CAPACITY",
+    "MAX_RING_CAPACITY",
+    "MAX_IP_PACKET_SIZE",
+    "__version__",
+]
+
+Interface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
+AddressLike = Union[str, ipaddress.IPv4Address, ipaddress.IPv6Address, Interface]
+
+#: Prefix lengths used when an address is given without one.
+DEFAULT_PREFIX = {4: 24, 6: 64}
+
+
+def set_logger(callback) -> None:
+    """Send the library's log lines to ``callback(level, timestamp, message)``.
+
+    ``level`` is LOG_INFO, LOG_WARN or LOG_ERR; ``timestamp`` a FILETIME (100 ns units since
+    1601-01-01 UTC); ``message`` a str. The callback may be called from any thread. An exception it
+    raises goes to ``sys.unraisablehook``. ``None`` restores the default: the ``logging`` logger
+    named "wintun".
+    """
+    if callback is not None and not callable(callback):
+        raise TypeError(f"set_logger() takes a callable or None, not {type(callback).__name__}")
+    _wintun.set_logger(logging_callback if callback is None else callback)
+
+
+set_logger(None)
+atexit.register(_wintun._shutdown)
+
+
+class Statistics(NamedTuple):
+    """Counters of an adapter, from your side: "read" packets came from the OS (read()),
+    "write" packets went to it (write())."""
+
+    read_packets: int
+    read_bytes: int
+    read_drops: int  # the OS sent them while the ring was full, or while down
+    read_errors: int  # larger than MAX_IP_PACKET_SIZE
+    write_packets: int
+    write_bytes: int
+    write_discards: int  # not IPv4/IPv6 (the driver's check)
+    write_drops: int  # the OS side could not take them
+    write_errors: int  # corrupt ring framing
+
+
+def _interface(value: AddressLike) -> Interface:
+    """An ipaddress interface from 'addr', 'addr/prefix' or an ipaddress object; the prefix
+    defaults to /24 for IPv4 and /64 for IPv6."""
+    if isinstance(value, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
+        return value
+    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        return ipaddress.ip_interface((value, DEFAULT_PREFIX[value.version]))
+    if not isinstance(value, str):
+        raise TypeError(f"an address must be a str or an ipaddress object, not {type(value).__name__}")
+    text, slash, prefix = value.strip().partition("/")
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
+    if not slash:
+        return ipaddress.ip_interface((address, DEFAULT_PREFIX[address.version]))
+    limit = 32 if address.version == 4 else 128
+    if not prefix.isdigit() or int(prefix) > limit:
+        raise ValueError(f"{value!r}: the prefix length must be an integer from 0 to {limit}")
+    return ipaddress.ip_interface((address, int(prefix)))
+
+
+def _raw(interface: Interface) -> Tuple[int, bytes, int]:
+    return interface.version, interface.ip.packed, interface.network.prefixlen
+
+
+class TunDevice(_wintun.TunDevice):
+    """A Wintun adapter, created at construction and removed by close(), and its session.
+
+    ``TunDevice(name='wintun', tunnel_type='Wintun', ring_capacity=0x400000, guid=None, *,
+    backend='auto')``. ``backend`` is 'kernel', 'emulated', or 'auto': the kernel where the OS
+    allows it, else an error that says why (never a silent fallback); the environment variable
+    WINTUN_BACKEND sets what 'auto' means.
+    """
+
+    __slots__ = ("_async_waits",)
+
+    def __init__(
+        self,
+        name: str = "wintun",
+        tunnel_type: str = "Wintun",
+        ring_capacity: int = 0x400000,
+        guid: Union[None, str, uuid.UUID] = None,
+        *,
+        backend: str = "auto",
+    ) -> None:
+        self._async_waits: Set[Tuple[asyncio.AbstractEventLoop, int, "asyncio.Future[bool]"]] = set()
+        super().__init__(name, tunnel_type, ring_capacity, guid, backend=backend)
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return f"<wintun.TunDevice {self.name!r} closed>"
+        state = "up" if self.is_up else "down"
+        return f"<wintun.TunDevice {self.name!r} backend={self.backend} {state}>"
+
+    # ---- identity and configuration ----
+
+    @property
+    def guid(self) -> uuid.UUID:
+        """The adapter's GUID."""
+        return uuid.UUID(self._guid)
+
+    @property
+    def addresses(self) -> List[Interface]:
+        """Every address the OS holds for the adapter, as ipaddress interfaces."""
+        return [ipaddress.ip_interface((ipaddress.ip_address(packed), prefix)) for _, packed, prefix in self._addresses()]
+
+    @property
+    def addr(self) -> Optional[str]:
+        """The adapter's first address as 'address/prefix' (read back from the OS), or None.
+
+        Setting it ('10.0.0.1', '10.0.0.1/16', 'fd00::2', an ipaddress object) makes it the
+        adapter's only address of that family; without a prefix, /24 (IPv4) or /64 (IPv6).
+        """
+        addresses = self.addresses
+        return str(addresses[0]) if addresses else None
+
+    @addr.setter
+    def addr(self, value: AddressLike) -> None:
+        interface = _interface(value)
+        current = self.addresses
+        if interface not in current:
+            self._add_address(*_raw(interface))
+        for other in current:
+            if other.version == interface.version and other != interface:
+                self._delete_address(*_raw(other))
+
+    def add_address(self, value: AddressLike) -> None:
+        """Add an address (AlreadyExistsError if the adapter has it)."""
+        self._add_address(*_raw(_interface(value)))
+
+    def remove_address(self, value: AddressLike) -> None:
+        """Remove an address (NotFoundError if the adapter does not have it)."""
+        self._delete_address(*_raw(_interface(value)))
+
+    @property
+    def stats(self) -> Statistics:
+        """Packets and bytes each way, drops and errors, counted by the driver half."""
+        s = self._statistics()
+        return Statistics(
+            read_packets=s[0],
+            read_bytes=s[1],
+            read_drops=s[2],
+            read_errors=s[3],
+            write_packets=s[4],
+            write_bytes=s[5],
+            write_discards=s[6],
+            write_drops=s[7],
+            write_errors=s[8],
+        )
+
+    @property
+    def os_side(self) -> EmulatedOS:
+        """The OS side of an emulated adapter: inject and capture packets, wire to a peer."""
+        if self.backend != "emulated":
+            error = WintunError(errno.EOPNOTSUPP, "only an emulated adapter has an OS side to drive")
+            error.winerror = 50  # ERROR_NOT_SUPPORTED
+            raise error
+        return EmulatedOS(self)
+
+    # ---- lifetime: wake asyncio waiters before the session goes ----
+
+    def down(self) -> None:
+        self._wake_async_waits()
+        super().down()
+
+    def close(self) -> None:
+        self._wake_async_waits()
+        super().close()
+
+    def __exit__(self, *exc_info) -> bool:
+        self.close()
+        return False
+
+    def _wake_async_waits(self) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for loop, fd, future in list(self._async_waits):
+            if loop is running:
+                _finish_wait(loop, fd, future)
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(_finish_wait, loop, fd, future)
+        self._async_waits.clear()
+
+    # ---- asyncio: add_reader on the read event's fd, no thread ----
+
+    async def async_wait_read(self, timeout: Optional[float] = None) -> bool:
+        """Wait, without a thread, until a packet may be read: True; False on timeout or when the
+        session ends meanwhile. Call read() until None first."""
+        loop = asyncio.get_running_loop()
+        fd = self.fileno()
+        future: asyncio.Future[bool] = loop.create_future()
+        entry = (loop, fd, future)
+        loop.add_reader(fd, _set_ready, future)
+        self._async_waits.add(entry)
+        try:
+            if timeout is None:
+                return await future
+            done, _ = await asyncio.wait({future}, timeout=timeout)
+            return future.result() if done else False
+        finally:
+            self._async_waits.discard(entry)
+            loop.remove_reader(fd)
+
+    async def async_read(self) -> bytes:
+        """The next packet, awaited without a thread. AdapterClosedError once the session ends."""
+        while True:
+            packet = self.read()
+            if packet is not None:
+                return packet
+            await self.async_wait_read()
+
+    async def async_read_batch(self, max: int = 64) -> List[bytes]:
+        """The waiting packets (at least one, at most max), awaited without a thread."""
+        while True:
+            packets = self.read_batch(max)
+            if packets:
+                return packets
+            await self.async_wait_read()
+
+
+def _set_ready(future: "asyncio.Future[bool]") -> None:
+    if not future.done():
+        future.set_result(True)
+
+
+def _finish_wait(loop: asyncio.AbstractEventLoop, fd: int, future: "asyncio.Future[bool]") -> None:
+    loop.remove_reader(fd)
+    if not future.done():
+        future.set_result(False)
+
