@@ -47,7 +47,7 @@ uint64_t wt_monotonic_ns(void);
 /* Fills buf with random bytes from the OS; returns a Win32 code. */
 DWORD wt_random_bytes(void *buf, size_t size);
 
-/* Page-aligned zeroed memory for rings; NULL with the last error set on failure. */
+/* Page-aligned zeroed memory for rings, committed up front; NULL with the last error set. */
 void *wt_ring_alloc(size_t size);
 void wt_ring_free(void *p, size_t size);
 

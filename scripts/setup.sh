@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     build-essential          
     gcc-mingw-w64-x86-64     
-    python3-dev python3-pytest python3-setuptools
+    python3-dev python3-pytest python3-setuptools python3-wheel python3-pip python3-venv
 )
 
 missing=()

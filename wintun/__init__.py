@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import atexit
 import errno
+import os
 import ipaddress
 import uuid
-from typing import List, NamedTuple, Optional, Set, Tuple, Union
+from typing import List, NamedTuple, Optional, Tuple, Union
 
 from . import _wintun
 from ._logging import logging_callback
@@ -141,19 +142,7 @@ class TunDevice(_wintun.TunDevice):
     WINTUN_BACKEND sets what 'auto' means.
     """
 
-    __slots__ = ("_async_waits",)
-
-    def __init__(
-        self,
-        name: str = "wintun",
-        tunnel_type: str = "Wintun",
-        ring_capacity: int = 0x400000,
-        guid: Union[None, str, uuid.UUID] = None,
-        *,
-        backend: str = "auto",
-    ) -> None:
-        self._async_waits: Set[Tuple[asyncio.AbstractEventLoop, int, "asyncio.Future[bool]"]] = set()
-        super().__init__(name, tunnel_type, ring_capacity, guid, backend=backend)
+    __slots__ = ()
 
     def __repr__(self) -> str:
         if self.closed:
@@ -226,51 +215,26 @@ class TunDevice(_wintun.TunDevice):
             raise error
         return EmulatedOS(self)
 
-    # ---- lifetime: wake asyncio waiters before the session goes ----
-
-    def down(self) -> None:
-        self._wake_async_waits()
-        super().down()
-
-    def close(self) -> None:
-        self._wake_async_waits()
-        super().close()
-
-    def __exit__(self, *exc_info) -> bool:
-        self.close()
-        return False
-
-    def _wake_async_waits(self) -> None:
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        for loop, fd, future in list(self._async_waits):
-            if loop is running:
-                _finish_wait(loop, fd, future)
-            elif not loop.is_closed():
-                loop.call_soon_threadsafe(_finish_wait, loop, fd, future)
-        self._async_waits.clear()
-
     # ---- asyncio: add_reader on the read event's fd, no thread ----
 
     async def async_wait_read(self, timeout: Optional[float] = None) -> bool:
-        """Wait, without a thread, until a packet may be read: True; False on timeout or when the
-        session ends meanwhile. Call read() until None first."""
+        """Wait, without a thread, until a packet may be read: True; False on timeout. Call
+        read() until None first. When the session ends meanwhile (down() or close() from
+        anywhere), it returns True and the next read() raises AdapterClosedError."""
         loop = asyncio.get_running_loop()
-        fd = self.fileno()
+        # A duplicate of the event's fd: it stays valid, and becomes readable, when the session
+        # ends and closes its own, so the loop is never left watching a closed descriptor.
+        fd = os.dup(self.fileno())
         future: asyncio.Future[bool] = loop.create_future()
-        entry = (loop, fd, future)
-        loop.add_reader(fd, _set_ready, future)
-        self._async_waits.add(entry)
         try:
+            loop.add_reader(fd, _set_ready, future)
             if timeout is None:
                 return await future
             done, _ = await asyncio.wait({future}, timeout=timeout)
-            return future.result() if done else False
+            return bool(done)
         finally:
-            self._async_waits.discard(entry)
             loop.remove_reader(fd)
+            os.close(fd)
 
     async def async_read(self) -> bytes:
         """The next packet, awaited without a thread. AdapterClosedError once the session ends."""
@@ -292,10 +256,3 @@ class TunDevice(_wintun.TunDevice):
 def _set_ready(future: "asyncio.Future[bool]") -> None:
     if not future.done():
         future.set_result(True)
-
-
-def _finish_wait(loop: asyncio.AbstractEventLoop, fd: int, future: "asyncio.Future[bool]") -> None:
-    loop.remove_reader(fd)
-    if not future.done():
-        future.set_result(False)
-

@@ -1,0 +1,111 @@
+"""asyncio: awaiting a packet uses add_reader on the read event, no thread."""
+import asyncio
+import threading
+
+import pytest
+
+import wintun
+from packets import ipv4, seq_of
+
+
+def run(coro, timeout=10):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+def test_async_read_needs_no_thread(tun_device, tun_os):
+    async def main():
+        before = threading.active_count()
+        task = asyncio.ensure_future(tun_device.async_read())
+        await asyncio.sleep(0.05)
+        assert not task.done()
+        assert threading.active_count() == before  # nothing went to a thread pool
+        tun_os.inject(ipv4(64, 7))
+        packet = await task
+        assert seq_of(packet) == 7
+
+    run(main())
+
+
+def test_async_read_batch_and_writes_from_the_loop(tun_pair):
+    a, b = tun_pair
+
+    async def main():
+        async def produce():
+            for i in range(500):
+                while True:
+                    try:
+                        a.write(ipv4(100, i))
+                        break
+                    except wintun.RingFullError:
+                        await asyncio.sleep(0.001)
+                if i % 50 == 0:
+                    await asyncio.sleep(0)
+
+        producer = asyncio.ensure_future(produce())
+        got = []
+        while len(got) < 500:
+            got += await b.async_read_batch(64)
+        await producer
+        assert [seq_of(p) for p in got] == list(range(500))
+
+    run(main())
+
+
+def test_async_wait_timeout_and_cancel(tun_device, tun_os):
+    async def main():
+        assert await tun_device.async_wait_read(timeout=0.05) is False
+        task = asyncio.ensure_future(tun_device.async_read())
+        await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # Cancellation left nothing registered: the next read works.
+        tun_os.inject(ipv4(64, 1))
+        assert seq_of(await tun_device.async_read()) == 1
+
+    run(main())
+
+
+def test_down_from_the_loop_ends_async_read(tun_device):
+    async def main():
+        task = asyncio.ensure_future(tun_device.async_read())
+        await asyncio.sleep(0.02)
+        tun_device.down()
+        with pytest.raises(wintun.AdapterClosedError):
+            await task
+
+    run(main())
+
+
+def test_close_from_another_thread_ends_async_read(tun_device):
+    async def main():
+        task = asyncio.ensure_future(tun_device.async_read())
+        await asyncio.sleep(0.02)
+        threading.Thread(target=tun_device.close).start()
+        with pytest.raises(wintun.AdapterClosedError):
+            await task
+
+    run(main())
+
+
+def test_add_reader_on_fileno_directly(tun_device, tun_os):
+    """The pymobiledevice3 pattern: loop.add_reader(tun.fileno(), drain)."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        queue = asyncio.Queue()
+
+        def drain():
+            for packet in tun_device.read_batch(64):
+                queue.put_nowait(packet)
+
+        assert tun_device.read() is None
+        loop.add_reader(tun_device.fileno(), drain)
+        try:
+            for i in range(3):
+                tun_os.inject(ipv4(64, i))
+                assert seq_of(await queue.get()) == i
+        finally:
+            loop.remove_reader(tun_device.fileno())
+
+    run(main())

@@ -1,0 +1,181 @@
+"""python -m wintun: ``info`` (version and backends) and ``demo`` (traffic through an adapter)."""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import struct
+import sys
+import time
+from typing import List, Optional, Tuple
+
+import wintun
+
+DEMO_V4 = ("10.6.7.7/24", "10.6.7.8")
+DEMO_V6 = ("fd00:6:7::7/64", "fd00:6:7::8")
+
+
+def checksum(data: bytes, initial: int = 0) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = initial + sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def echo_request_v4(src: str, dst: str, seq: int, payload: bytes = b"wintun demo") -> bytes:
+    icmp = struct.pack("!BBHHH", 8, 0, 0, 0x5754, seq) + payload
+    icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
+    header = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), seq, 0, 64, 1, 0,
+        ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed,
+    )
+    header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
+    return header + icmp
+
+
+def echo_request_v6(src: str, dst: str, seq: int, payload: bytes = b"wintun demo") -> bytes:
+    s, d = ipaddress.IPv6Address(src).packed, ipaddress.IPv6Address(dst).packed
+    icmp = struct.pack("!BBHHH", 128, 0, 0, 0x5754, seq) + payload
+    pseudo = s + d + struct.pack("!IxxxB", len(icmp), 58)
+    icmp = icmp[:2] + struct.pack("!H", checksum(pseudo + icmp)) + icmp[4:]
+    return struct.pack("!IHBB", 6 << 28, len(icmp), 58, 64) + s + d + icmp
+
+
+def describe(packet: bytes) -> str:
+    version = packet[0] >> 4
+    if version == 4 and len(packet) >= 20:
+        src, dst = ipaddress.IPv4Address(packet[12:16]), ipaddress.IPv4Address(packet[16:20])
+        kind = {0: "ICMP echo reply", 8: "ICMP echo request"}.get(packet[20], "ICMP") if packet[9] == 1 else f"proto {packet[9]}"
+        return f"IPv4 {kind} {src} -> {dst}, {len(packet)} bytes"
+    if version == 6 and len(packet) >= 40:
+        src, dst = ipaddress.IPv6Address(packet[8:24]), ipaddress.IPv6Address(packet[24:40])
+        kind = {129: "ICMPv6 echo reply", 128: "ICMPv6 echo request"}.get(packet[40], "ICMPv6") if packet[6] == 58 else f"next header {packet[6]}"
+        return f"IPv6 {kind} {src} -> {dst}, {len(packet)} bytes"
+    return f"not IP, {len(packet)} bytes"
+
+
+def probe_backends() -> List[Tuple[str, Optional[str]]]:
+    """(backend, None if usable else why not), by creating and removing an adapter on each."""
+    results = []
+    for backend in ("kernel", "emulated"):
+        try:
+            tun = wintun.TunDevice(f"wtprobe{os.getpid() % 100000}", "Probe", backend=backend)
+        except wintun.WintunError as error:
+            results.append((backend, str(error)))
+            continue
+        tun.close()
+        results.append((backend, None))
+    return results
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    wintun.set_logger(lambda *a: None)  # the probes' failures are reported below, not logged
+    print(f"wintun {wintun.__version__} (Python {sys.version.split()[0]}, {sys.platform})")
+    version = wintun.get_driver_version()
+    print(f"driver half: Wintun protocol {version >> 16}.{version & 0xFFFF}")
+    print("backends:")
+    for backend, reason in probe_backends():
+        print(f"  {backend:9} {'available' if reason is None else 'unavailable: ' + reason}")
+    default = os.environ.get("WINTUN_BACKEND") or "auto"
+    print(f"backend='auto' means: {default if default != 'auto' else 'kernel'} (WINTUN_BACKEND={os.environ.get('WINTUN_BACKEND', '')!r})")
+    return 0
+
+
+def open_demo_adapter(backend: str) -> wintun.TunDevice:
+    name = f"wtdemo{os.getpid() % 10000}"
+    if backend != "auto":
+        return wintun.TunDevice(name, "Demo", 0x100000, backend=backend)
+    try:
+        return wintun.TunDevice(name, "Demo", 0x100000, backend="kernel")
+    except wintun.WintunError as error:
+        print(f"The kernel backend is not available ({error.strerror.split(':')[0]}): this demo uses the emulated backend.")
+        return wintun.TunDevice(name, "Demo", 0x100000, backend="emulated")
+
+
+def ping_demo(tun: wintun.TunDevice, count: int) -> int:
+    """ICMP echo requests to the adapter's own addresses: the OS answers through the adapter."""
+    tun.mtu = 1400
+    tun.addr = DEMO_V4[0]
+    tun.add_address(DEMO_V6[0])
+    tun.up()
+    print(f"Adapter {tun.name!r}: backend {tun.backend}, LUID {tun.luid:#x}, GUID {tun.guid}")
+    print(f"  MTU {tun.mtu}, addresses {', '.join(str(a) for a in tun.addresses)}, up: {tun.is_up}")
+    replies = 0
+    for seq in range(1, count + 1):
+        for make, (local, peer) in ((echo_request_v4, DEMO_V4), (echo_request_v6, DEMO_V6)):
+            request = make(peer, local.split("/")[0], seq)
+            tun.write(request)
+            print(f"  sent     {describe(request)}")
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline:
+                packet = tun.read()
+                if packet is None:
+                    tun.wait_read_event(timeout=max(0.0, deadline - time.monotonic()))
+                    continue
+                print(f"  received {describe(packet)}")
+                if packet[0] >> 4 == 4 and packet[20] == 0 or packet[0] >> 4 == 6 and packet[40] == 129:
+                    replies += 1
+                    break
+    return replies
+
+
+def pair_demo(packets: int) -> None:
+    """Two emulated adapters wired back to back: push packets through in batches."""
+    with wintun.TunDevice("wtdemo-a", "Demo", backend="emulated") as a, wintun.TunDevice("wtdemo-b", "Demo", backend="emulated") as b:
+        a.os_side.connect(b)
+        a.up()
+        b.up()
+        packet = echo_request_v4("10.9.0.1", "10.9.0.2", 1, b"x" * 1372)  # 1400 bytes
+        batch = [packet] * 64
+        sent = received = 0
+        start = time.perf_counter()
+        while received < packets:
+            if sent < packets:
+                try:
+                    sent += a.write_batch(batch[: min(64, packets - sent)])
+                except wintun.RingFullError:
+                    pass
+            got = b.read_batch(256)
+            if not got and sent >= packets:
+                b.wait_read_event(timeout=1)
+            received += len(got)
+        elapsed = time.perf_counter() - start
+        print(f"Pair: {received} packets of {len(packet)} bytes from {a.name} to {b.name} in {elapsed:.3f} s "
+              f"({received / elapsed / 1e6:.2f} Mpps, {received * len(packet) * 8 / elapsed / 1e9:.2f} Gbit/s)")
+        print(f"  {a.name}: {a.stats}")
+        print(f"  {b.name}: {b.stats}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    wintun.set_logger(lambda level, ts, msg: print(f"  [{'+-!'[level]}] {msg}"))
+    version = wintun.get_driver_version()
+    print(f"wintun {wintun.__version__}, driver half {version >> 16}.{version & 0xFFFF}")
+    with open_demo_adapter(args.backend) as tun:
+        replies = ping_demo(tun, args.count)
+        print(f"  {replies} of {2 * args.count} echo requests answered; counters: {tun.stats}")
+    if args.pair_packets:
+        pair_demo(args.pair_packets)
+    return 0 if replies == 2 * args.count else 1
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m wintun", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("info", help="version, and which backends work here and why not").set_defaults(run=cmd_info)
+    demo = commands.add_parser("demo", help="create an adapter, push traffic through it, print what happens")
+    demo.add_argument("--backend", choices=("auto", "kernel", "emulated"), default="auto",
+                      help="auto: the kernel where permitted, else (and saying so) the emulated backend")
+    demo.add_argument("--count", type=int, default=3, help="echo requests per IP version (default 3)")
+    demo.add_argument("--pair-packets", type=int, default=200000,
+                      help="packets pushed through an emulated pair afterwards (0: skip)")
+    demo.set_defaults(run=cmd_demo)
+    args = parser.parse_args(argv)
+    if getattr(args, "count", 1) < 1 or getattr(args, "pair_packets", 0) < 0:
+        parser.error("--count must be at least 1 and --pair-packets not negative")
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
