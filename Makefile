@@ -1,26 +1,40 @@
-# wintun: the C library, its tests, the example and the benchmarks.
-#   make            build/libwintun.so, the example and the benchmark
-#   make test       everything the CI runs: set-up, C tests (plain, ASan+UBSan, TSan), mingw check
-#   make demo       the README's demo: examples/example.c on the emulated backend
+# wintun: the C library, the Python package, their tests, examples and benchmarks.
+#   make            build/libwintun.so, the example, the benchmark and the Python extension in place
+#   make test       everything the CI runs: set-up, C tests (plain, ASan+UBSan, TSan), mingw check,
+#                   Python tests
+#   make demo       the README's demo: examples/example.c, then python -m wintun demo
+#   make bench      the benchmarks
 
 CC ?= cc
+# Debian's interpreter, which has pytest after set-up (a pyenv python3 on PATH may not).
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 BUILD ?= build
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror=implicit-function-declaration -fvisibility=hidden -Icsrc -Idriver
 CFLAGS ?= -O2 -g
 LDLIBS := -lpthread
 
-CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
+CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
             driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
-WIN_SRC := csrc/platform_win32.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
+WIN_SRC := csrc/platform_win32.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
            driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
 HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
 
 UNIT_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz
 STRESS_TESTS := test_stress
 
-.PHONY: all lib test test-c test-asan test-tsan check-mingw demo bench setup clean
+.PHONY: all lib python test test-c test-asan test-tsan test-python check-mingw demo bench setup clean
 
-all: lib $(BUILD)/example $(BUILD)/bench_pair
+all: lib $(BUILD)/example $(BUILD)/bench_pair python
+
+PY_SRC := $(wildcard csrc/py_*.c) setup.py
+PY_EXT_STAMP := $(BUILD)/python-ext.stamp
+
+# The extension, built in place (wintun/_wintun.*.so) with the interpreter the tests use.
+python: $(PY_EXT_STAMP)
+
+$(PY_EXT_STAMP): $(CORE_SRC) $(PY_SRC) $(HEADERS) | $(BUILD)
+	$(PYTHON) setup.py -q build_ext --inplace --build-temp $(BUILD)/py-temp
+	@touch $@
 
 lib: $(BUILD)/libwintun.so
 
@@ -69,15 +83,20 @@ check-mingw:
 setup:
 	@scripts/setup.sh
 
+test-python: python
+	@tests/run_python_tests.sh $(PYTHON) -q
+
 test: setup
-	$(MAKE) test-c test-asan test-tsan check-mingw
+	$(MAKE) test-c test-asan test-tsan check-mingw test-python
 
 demo: setup
-	$(MAKE) $(BUILD)/example
-	WINTUN_BACKEND=emulated $(BUILD)/example --count 5
+	$(MAKE) $(BUILD)/example python
+	WINTUN_BACKEND=emulated $(BUILD)/example --count 3 --interval 200
+	PYTHONPATH=$(CURDIR) $(PYTHON) -m wintun demo
 
-bench: $(BUILD)/bench_pair
-	$(BUILD)/bench_pair
+bench: $(BUILD)/bench_pair python
+	$(BUILD)/bench_pair --repeat 5
+	$(PYTHON) bench/bench_python.py --repeat 5
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) wintun/_wintun*.so

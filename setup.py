@@ -9,6 +9,7 @@ import sys
 from setuptools import Extension, setup
 
 CORE = [
+    "csrc/spinlock.c",
     "csrc/logger.c",
     "csrc/adapter.c",
     "csrc/config.c",

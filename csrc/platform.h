@@ -33,10 +33,51 @@ void wt_mutex_destroy(wt_mutex *m);
 void wt_mutex_lock(wt_mutex *m);
 void wt_mutex_unlock(wt_mutex *m);
 
+/* A lock for the rings' critical sections: a few dozen instructions, rarely contended. Taking it
+ * is one atomic exchange, dropping it a release store (a pthread mutex costs two atomics). A
+ * waiter spins briefly, then yields its CPU, as Wintun's critical sections spin before sleeping. */
+typedef struct
+{
+    volatile int32_t held;
+} wt_spinlock;
+
+void wt_spinlock_wait(wt_spinlock *lock);
+
+static inline void wt_spinlock_lock(wt_spinlock *lock)
+{
+#if defined(_MSC_VER) && !defined(__clang__)
+    if (InterlockedExchange((volatile LONG *)&lock->held, 1))
+#else
+    if (__atomic_exchange_n(&lock->held, 1, __ATOMIC_ACQUIRE))
+#endif
+        wt_spinlock_wait(lock);
+}
+
+static inline void wt_spinlock_unlock(wt_spinlock *lock)
+{
+#if defined(_MSC_VER) && !defined(__clang__)
+    _ReadWriteBarrier();
+    lock->held = 0;
+#else
+    __atomic_store_n(&lock->held, 0, __ATOMIC_RELEASE);
+#endif
+}
+
 /* Starts fn(arg) on a new thread; returns a Win32 error code. */
 DWORD wt_thread_start(wt_thread *t, void (*fn)(void *), void *arg);
 void wt_thread_join(wt_thread t);
 void wt_yield(void);
+/* A spin-wait hint to the CPU (x86 pause, ARM yield). */
+static inline void wt_cpu_relax(void)
+{
+#if defined(_MSC_VER)
+    YieldProcessor();
+#elif defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 void wt_sleep_us(uint32_t us);
 
 /* 100 ns units since 1601-01-01 UTC, as Windows' FILETIME. */

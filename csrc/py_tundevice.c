@@ -29,8 +29,6 @@ typedef struct
     HANDLE cancel;     /* manual-reset, ours: set by down()/close() to wake waiters */
     DWORD ring_capacity;
     int waiters;       /* threads inside wait_read_event with the GIL released (atomic) */
-    const BYTE *pending; /* a packet readinto() could not fit, handed out first next time */
-    DWORD pending_size;
     PyObject *name;
     PyObject *tunnel_type;
     PyObject *weakreflist;
@@ -305,10 +303,6 @@ static void end_session(TunDevice *self)
         return;
     self->session = NULL; /* with the GIL held: no new waiter or reader can start */
     self->read_event = NULL;
-    if (self->pending) {
-        WintunReleaseReceivePacket(session, self->pending);
-        self->pending = NULL;
-    }
     SetEvent(self->cancel);
     Py_BEGIN_ALLOW_THREADS
     while (__atomic_load_n(&self->waiters, __ATOMIC_ACQUIRE))
@@ -385,49 +379,62 @@ static void TunDevice_dealloc(TunDevice *self)
 
 /* ---- reading ---- */
 
-/* The next packet as bytes, or None (with the read event re-armed) when the ring is empty. */
-static PyObject *read_one(TunDevice *self, WINTUN_SESSION_HANDLE session)
+/* Packets are taken with WintunReceivePackets: one lock acquisition per call, and a packet the
+ * visitor cannot take (no memory, no room) simply stays in the ring for the next call. */
+
+struct bytes_batch
 {
-    if (self->pending) {
-        PyObject *bytes = PyBytes_FromStringAndSize((const char *)self->pending, self->pending_size);
-        if (bytes) {
-            WintunReleaseReceivePacket(session, self->pending);
-            self->pending = NULL;
-        }
-        return bytes;
-    }
-    int rearmed = 0;
-    for (;;) {
-        DWORD size;
-        BYTE *packet = WintunReceivePacket(session, &size);
-        if (packet) {
-            PyObject *bytes = PyBytes_FromStringAndSize((const char *)packet, size);
-            if (!bytes) { /* keep it for the next call rather than lose it */
-                self->pending = packet;
-                self->pending_size = size;
-                return NULL;
-            }
-            WintunReleaseReceivePacket(session, packet);
-            return bytes;
-        }
+    PyObject **items;
+    DWORD count;
+};
+
+static BOOL CALLBACK take_as_bytes(void *context, const BYTE *packet, DWORD size)
+{
+    struct bytes_batch *batch = context;
+    PyObject *bytes = PyBytes_FromStringAndSize((const char *)packet, size); /* not GC-tracked: no re-entry */
+    if (!bytes)
+        return FALSE;
+    batch->items[batch->count++] = bytes;
+    return TRUE;
+}
+
+/* Up to max packets into batch. 0 with an exception set, 0 with none when the ring is empty (the
+ * read event re-armed), else how many. */
+static DWORD receive_batch(TunDevice *self, WINTUN_SESSION_HANDLE session, struct bytes_batch *batch, DWORD max)
+{
+    for (int rearmed = 0;; rearmed = 1) {
+        DWORD n = WintunReceivePackets(session, take_as_bytes, batch, max);
+        if (n)
+            return n;
         DWORD err = GetLastError();
-        if (err != ERROR_NO_MORE_ITEMS)
-            return wt_raise(state_of(self), err, "cannot read a packet");
+        if (err == ERROR_SUCCESS) /* the visitor refused the first packet: out of memory */
+            return PyErr_Occurred() ? 0 : (PyErr_NoMemory(), 0);
+        if (err != ERROR_NO_MORE_ITEMS) {
+            wt_raise(state_of(self), err, "cannot read a packet");
+            return 0;
+        }
         if (rearmed)
-            Py_RETURN_NONE;
+            return 0;
         /* Empty. Drop a stale signal, then arm and look again, so that the event (and its fd)
          * is set exactly when a packet may be waiting. */
         ResetEvent(self->read_event);
-        rearmed = 1;
         if (!WintunIsReceiveReady(session))
-            Py_RETURN_NONE;
+            return 0;
     }
 }
 
 static PyObject *TunDevice_read(TunDevice *self, PyObject *Py_UNUSED(ignored))
 {
     WINTUN_SESSION_HANDLE session = session_of(self);
-    return session ? read_one(self, session) : NULL;
+    if (!session)
+        return NULL;
+    PyObject *item;
+    struct bytes_batch batch = { .items = &item };
+    if (receive_batch(self, session, &batch, 1))
+        return item;
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
 }
 
 static PyObject *TunDevice_read_batch(TunDevice *self, PyObject *args, PyObject *kwds)
@@ -443,31 +450,46 @@ static PyObject *TunDevice_read_batch(TunDevice *self, PyObject *args, PyObject 
     WINTUN_SESSION_HANDLE session = session_of(self);
     if (!session)
         return NULL;
-    PyObject *list = PyList_New(0);
-    if (!list)
-        return NULL;
-    for (Py_ssize_t i = 0; i < max; ++i) {
-        PyObject *packet = read_one(self, session);
-        if (!packet) {
-            if (PyList_GET_SIZE(list)) { /* return what was read; the error comes again next call */
-                PyErr_Clear();
-                break;
-            }
-            Py_DECREF(list);
-            return NULL;
-        }
-        if (packet == Py_None) {
-            Py_DECREF(packet);
-            break;
-        }
-        int r = PyList_Append(list, packet);
-        Py_DECREF(packet);
-        if (r < 0) {
-            Py_DECREF(list);
-            return NULL;
-        }
+    PyObject *stack_items[256];
+    struct bytes_batch batch = { .items = max <= 256 ? stack_items : PyMem_Malloc((size_t)max * sizeof(PyObject *)) };
+    if (!batch.items)
+        return PyErr_NoMemory();
+    PyObject *list = NULL;
+    receive_batch(self, session, &batch, (DWORD)max);
+    if (!batch.count && PyErr_Occurred())
+        goto out;
+    PyErr_Clear(); /* an error after some packets comes again on the next call */
+    list = PyList_New(batch.count);
+    if (!list) {
+        for (DWORD i = 0; i < batch.count; ++i)
+            Py_DECREF(batch.items[i]);
+        goto out;
     }
+    for (DWORD i = 0; i < batch.count; ++i)
+        PyList_SET_ITEM(list, i, batch.items[i]);
+out:
+    if (batch.items != stack_items)
+        PyMem_Free(batch.items);
     return list;
+}
+
+struct into_buffer
+{
+    Py_buffer *view;
+    DWORD size;
+    int too_small;
+};
+
+static BOOL CALLBACK copy_into(void *context, const BYTE *packet, DWORD size)
+{
+    struct into_buffer *into = context;
+    into->size = size;
+    if ((Py_ssize_t)size > into->view->len) {
+        into->too_small = 1;
+        return FALSE; /* the packet stays for the next read */
+    }
+    memcpy(into->view->buf, packet, size);
+    return TRUE;
 }
 
 static PyObject *TunDevice_readinto(TunDevice *self, PyObject *arg)
@@ -479,37 +501,29 @@ static PyObject *TunDevice_readinto(TunDevice *self, PyObject *arg)
     WINTUN_SESSION_HANDLE session = session_of(self);
     if (!session)
         goto out;
-    const BYTE *packet = self->pending;
-    DWORD size = self->pending_size;
-    if (!packet) {
-        packet = WintunReceivePacket(session, &size);
-        if (!packet) {
-            DWORD err = GetLastError();
-            if (err != ERROR_NO_MORE_ITEMS) {
-                wt_raise(state_of(self), err, "cannot read a packet");
-                goto out;
-            }
-            ResetEvent(self->read_event);
-            if (WintunIsReceiveReady(session)) {
-                PyBuffer_Release(&view);
-                return TunDevice_readinto(self, arg);
-            }
-            result = Py_NewRef(Py_None);
+    struct into_buffer into = { .view = &view };
+    for (int rearmed = 0;; rearmed = 1) {
+        if (WintunReceivePackets(session, copy_into, &into, 1)) {
+            result = PyLong_FromUnsignedLong(into.size);
             goto out;
         }
+        DWORD err = GetLastError();
+        if (into.too_small) {
+            PyErr_Format(PyExc_ValueError, "buffer of %zd bytes is too small for the next packet of %lu bytes", view.len,
+                         (unsigned long)into.size);
+            goto out;
+        }
+        if (err != ERROR_NO_MORE_ITEMS) {
+            wt_raise(state_of(self), err, "cannot read a packet");
+            goto out;
+        }
+        if (rearmed)
+            break;
+        ResetEvent(self->read_event);
+        if (!WintunIsReceiveReady(session))
+            break;
     }
-    if ((Py_ssize_t)size > view.len) {
-        /* Keep the packet for the next read rather than truncate or drop it. */
-        self->pending = packet;
-        self->pending_size = size;
-        PyErr_Format(PyExc_ValueError, "buffer of %zd bytes is too small for the next packet of %lu bytes", view.len,
-                     (unsigned long)size);
-        goto out;
-    }
-    memcpy(view.buf, packet, size);
-    WintunReleaseReceivePacket(session, packet);
-    self->pending = NULL;
-    result = PyLong_FromUnsignedLong(size);
+    result = Py_NewRef(Py_None);
 out:
     PyBuffer_Release(&view);
     return result;
@@ -547,7 +561,7 @@ static PyObject *TunDevice_wait_read_event(TunDevice *self, PyObject *args, PyOb
     WINTUN_SESSION_HANDLE session = session_of(self);
     if (!session)
         return NULL;
-    if (self->pending || WintunIsReceiveReady(session))
+    if (WintunIsReceiveReady(session))
         Py_RETURN_TRUE;
     HANDLE events[2] = { self->read_event, self->cancel };
     DWORD r;
@@ -612,19 +626,6 @@ static int packet_of(Py_buffer *view, const char **data, Py_ssize_t *size)
     return 0;
 }
 
-/* Allocates, copies and sends one packet; -1 with the exception set. */
-static int send_one(TunDevice *self, WINTUN_SESSION_HANDLE session, const char *data, Py_ssize_t size)
-{
-    BYTE *slot = WintunAllocateSendPacket(session, (DWORD)size);
-    if (!slot) {
-        wt_raise(state_of(self), GetLastError(), "cannot write the packet");
-        return -1;
-    }
-    memcpy(slot, data, (size_t)size);
-    WintunSendPacket(session, slot);
-    return 0;
-}
-
 static PyObject *TunDevice_write(TunDevice *self, PyObject *arg)
 {
     if (PyUnicode_Check(arg)) {
@@ -638,8 +639,14 @@ static PyObject *TunDevice_write(TunDevice *self, PyObject *arg)
     const char *data;
     Py_ssize_t size;
     WINTUN_SESSION_HANDLE session = session_of(self);
-    if (session && packet_of(&view, &data, &size) == 0 && send_one(self, session, data, size) == 0)
-        result = PyLong_FromSsize_t(size);
+    if (session && packet_of(&view, &data, &size) == 0) {
+        const BYTE *packet = (const BYTE *)data;
+        DWORD packet_size = (DWORD)size;
+        if (WintunSendPackets(session, &packet, &packet_size, 1))
+            result = PyLong_FromSsize_t(size);
+        else
+            wt_raise(state_of(self), GetLastError(), "cannot write the packet");
+    }
     PyBuffer_Release(&view);
     return result;
 }
@@ -649,14 +656,15 @@ static PyObject *TunDevice_write_batch(TunDevice *self, PyObject *arg)
     PyObject *seq = PySequence_Fast(arg, "write_batch() takes an iterable of bytes-like packets");
     if (!seq)
         return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq), written = 0;
-    Py_buffer *views = PyMem_Calloc((size_t)(count ? count : 1), sizeof(Py_buffer));
-    if (!views) {
-        Py_DECREF(seq);
-        return PyErr_NoMemory();
-    }
-    Py_ssize_t held = 0;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq), held = 0;
     PyObject *result = NULL;
+    Py_buffer *views = PyMem_Calloc((size_t)(count ? count : 1), sizeof(Py_buffer));
+    const BYTE **packets = PyMem_Calloc((size_t)(count ? count : 1), sizeof(BYTE *));
+    DWORD *sizes = PyMem_Calloc((size_t)(count ? count : 1), sizeof(DWORD));
+    if (!views || !packets || !sizes) {
+        PyErr_NoMemory();
+        goto out;
+    }
     /* Check every packet before writing any, so that a bad one writes nothing. */
     for (; held < count; ++held) {
         PyObject *item = PySequence_Fast_GET_ITEM(seq, held);
@@ -674,27 +682,27 @@ static PyObject *TunDevice_write_batch(TunDevice *self, PyObject *arg)
                          TUN_MAX_IP_PACKET_SIZE);
             goto out;
         }
+        packets[held] = (const BYTE *)data;
+        sizes[held] = (DWORD)size;
     }
     WINTUN_SESSION_HANDLE session = session_of(self);
     if (!session)
         goto out;
-    for (; written < count; ++written) {
-        const char *data;
-        Py_ssize_t size;
-        packet_of(&views[written], &data, &size);
-        if (send_one(self, session, data, size) < 0) {
-            if (written && PyErr_ExceptionMatches(state_of(self)->RingFullError))
-                PyErr_Clear(); /* partial: report how many went */
-            else
-                goto out;
-            break;
-        }
+    if (!count) {
+        result = PyLong_FromLong(0);
+        goto out;
     }
-    result = PyLong_FromSsize_t(written);
+    DWORD sent = WintunSendPackets(session, packets, sizes, (DWORD)count);
+    if (!sent)
+        wt_raise(state_of(self), GetLastError(), "cannot write the packets");
+    else
+        result = PyLong_FromUnsignedLong(sent); /* fewer than given when the ring filled up */
 out:
     for (Py_ssize_t i = 0; i < held; ++i)
         PyBuffer_Release(&views[i]);
     PyMem_Free(views);
+    PyMem_Free(packets);
+    PyMem_Free(sizes);
     Py_DECREF(seq);
     return result;
 }

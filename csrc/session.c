@@ -26,7 +26,7 @@ struct _TUN_SESSION
     /* Receive ring: the client produces (AllocateSendPacket/SendPacket). */
     _Alignas(64) struct
     {
-        wt_mutex lock;
+        wt_spinlock lock;
         uint32_t tail;          /* next allocation */
         uint32_t tail_release;  /* first allocated packet not yet published */
         uint32_t packets_to_release;
@@ -34,7 +34,7 @@ struct _TUN_SESSION
     /* Send ring: the client consumes (ReceivePacket/ReleaseReceivePacket). */
     _Alignas(64) struct
     {
-        wt_mutex lock;
+        wt_spinlock lock;
         uint32_t head;          /* next packet to hand out */
         uint32_t head_release;  /* first handed-out packet not yet released */
         uint32_t packets_to_release;
@@ -79,8 +79,6 @@ WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE adapter, D
     session->capacity = capacity;
     session->dev = dev;
     session->memory_size = memory_size;
-    wt_mutex_init(&session->receive.lock);
-    wt_mutex_init(&session->send.lock);
     TUN_RING *send_ring = (TUN_RING *)(memory + SESSION_HEADER_SIZE);
     TUN_RING *receive_ring = (TUN_RING *)(memory + SESSION_HEADER_SIZE + ring_size);
     /* Armed from the start, so that the first packet signals a reader that waits at once. */
@@ -110,8 +108,6 @@ fail:
         CloseHandle(session->descriptor.Send.TailMoved);
     if (session->descriptor.Receive.TailMoved)
         CloseHandle(session->descriptor.Receive.TailMoved);
-    wt_mutex_destroy(&session->receive.lock);
-    wt_mutex_destroy(&session->send.lock);
     wt_ring_free(memory, memory_size);
     SetLastError(err);
     return NULL;
@@ -125,14 +121,12 @@ VOID WINAPI WintunEndSession(WINTUN_SESSION_HANDLE session)
     /* Driver side first: the receive thread stops, Send Tail closes, blocked readers wake. */
     wt_driver_unregister(&session->dev->driver, session->descriptor.Send.Ring);
     /* Let calls already inside the session leave. */
-    wt_mutex_lock(&session->send.lock);
-    wt_mutex_unlock(&session->send.lock);
-    wt_mutex_lock(&session->receive.lock);
-    wt_mutex_unlock(&session->receive.lock);
+    wt_spinlock_lock(&session->send.lock);
+    wt_spinlock_unlock(&session->send.lock);
+    wt_spinlock_lock(&session->receive.lock);
+    wt_spinlock_unlock(&session->receive.lock);
     CloseHandle(session->descriptor.Send.TailMoved);
     CloseHandle(session->descriptor.Receive.TailMoved);
-    wt_mutex_destroy(&session->receive.lock);
-    wt_mutex_destroy(&session->send.lock);
     wt_device_unref(session->dev);
     wt_ring_free(session, session->memory_size);
 }
@@ -170,7 +164,7 @@ BYTE *WINAPI WintunReceivePacket(WINTUN_SESSION_HANDLE session, DWORD *packet_si
     DWORD err;
     TUN_RING *ring = session->descriptor.Send.Ring;
     const uint32_t capacity = session->capacity;
-    wt_mutex_lock(&session->send.lock);
+    wt_spinlock_lock(&session->send.lock);
     const uint32_t head = session->send.head;
     if (head >= capacity) {
         err = ERROR_HANDLE_EOF;
@@ -213,30 +207,19 @@ BYTE *WINAPI WintunReceivePacket(WINTUN_SESSION_HANDLE session, DWORD *packet_si
     *packet_size = size;
     session->send.head = TUN_RING_WRAP(head + space, capacity);
     session->send.packets_to_release++;
-    wt_mutex_unlock(&session->send.lock);
+    wt_spinlock_unlock(&session->send.lock);
     return packet->Data;
 
 fail:
-    wt_mutex_unlock(&session->send.lock);
+    wt_spinlock_unlock(&session->send.lock);
     SetLastError(err);
     return NULL;
 }
 
-VOID WINAPI WintunReleaseReceivePacket(WINTUN_SESSION_HANDLE session, const BYTE *data)
+/* Under send.lock: frees ring space over the released prefix and publishes Head. */
+static void publish_head(WINTUN_SESSION_HANDLE session, TUN_RING *ring)
 {
-    if (!session_from(session))
-        return;
-    TUN_RING *ring = session->descriptor.Send.Ring;
     const uint32_t capacity = session->capacity;
-    wt_mutex_lock(&session->send.lock);
-    int64_t offset = outstanding_offset(ring, capacity, data, session->send.head_release, session->send.head);
-    TUN_PACKET *packet = offset < 0 ? NULL : tun_ring_packet(ring, (uint32_t)offset);
-    if (!packet || (packet->Size & TUN_PACKET_RELEASE)) {
-        wt_mutex_unlock(&session->send.lock);
-        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, packet ? "Packet released twice" : "Released pointer is not an outstanding received packet"));
-        return;
-    }
-    packet->Size |= TUN_PACKET_RELEASE;
     while (session->send.packets_to_release) {
         const TUN_PACKET *p = tun_ring_packet(ring, session->send.head_release);
         if (!(p->Size & TUN_PACKET_RELEASE))
@@ -246,7 +229,44 @@ VOID WINAPI WintunReleaseReceivePacket(WINTUN_SESSION_HANDLE session, const BYTE
         session->send.packets_to_release--;
     }
     tun_store_release(&ring->Head, session->send.head_release);
-    wt_mutex_unlock(&session->send.lock);
+}
+
+/* Under receive.lock: publishes the sent prefix of the allocations, and wakes the driver if it
+ * sleeps (store Tail, full fence, load Alertable). */
+static void publish_tail(WINTUN_SESSION_HANDLE session, TUN_RING *ring)
+{
+    const uint32_t capacity = session->capacity;
+    while (session->receive.packets_to_release) {
+        const TUN_PACKET *p = tun_ring_packet(ring, session->receive.tail_release);
+        if (p->Size & TUN_PACKET_RELEASE)
+            break;
+        session->receive.tail_release = TUN_RING_WRAP(session->receive.tail_release + tun_packet_space(p->Size), capacity);
+        session->receive.packets_to_release--;
+    }
+    if (ring->Tail != session->receive.tail_release) {
+        tun_store_seq(&ring->Tail, session->receive.tail_release);
+        if (tun_load_seq(&ring->Alertable))
+            SetEvent(session->descriptor.Receive.TailMoved);
+    }
+}
+
+VOID WINAPI WintunReleaseReceivePacket(WINTUN_SESSION_HANDLE session, const BYTE *data)
+{
+    if (!session_from(session))
+        return;
+    TUN_RING *ring = session->descriptor.Send.Ring;
+    const uint32_t capacity = session->capacity;
+    wt_spinlock_lock(&session->send.lock);
+    int64_t offset = outstanding_offset(ring, capacity, data, session->send.head_release, session->send.head);
+    TUN_PACKET *packet = offset < 0 ? NULL : tun_ring_packet(ring, (uint32_t)offset);
+    if (!packet || (packet->Size & TUN_PACKET_RELEASE)) {
+        wt_spinlock_unlock(&session->send.lock);
+        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, packet ? "Packet released twice" : "Released pointer is not an outstanding received packet"));
+        return;
+    }
+    packet->Size |= TUN_PACKET_RELEASE;
+    publish_head(session, ring);
+    wt_spinlock_unlock(&session->send.lock);
 }
 
 BYTE *WINAPI WintunAllocateSendPacket(WINTUN_SESSION_HANDLE session, DWORD packet_size)
@@ -260,7 +280,7 @@ BYTE *WINAPI WintunAllocateSendPacket(WINTUN_SESSION_HANDLE session, DWORD packe
     DWORD err;
     TUN_RING *ring = session->descriptor.Receive.Ring;
     const uint32_t capacity = session->capacity;
-    wt_mutex_lock(&session->receive.lock);
+    wt_spinlock_lock(&session->receive.lock);
     const uint32_t tail = session->receive.tail;
     if (tail >= capacity) {
         err = ERROR_HANDLE_EOF;
@@ -280,11 +300,11 @@ BYTE *WINAPI WintunAllocateSendPacket(WINTUN_SESSION_HANDLE session, DWORD packe
     packet->Size = packet_size | TUN_PACKET_RELEASE;
     session->receive.tail = TUN_RING_WRAP(tail + space, capacity);
     session->receive.packets_to_release++;
-    wt_mutex_unlock(&session->receive.lock);
+    wt_spinlock_unlock(&session->receive.lock);
     return packet->Data;
 
 fail:
-    wt_mutex_unlock(&session->receive.lock);
+    wt_spinlock_unlock(&session->receive.lock);
     SetLastError(err);
     return NULL;
 }
@@ -295,28 +315,130 @@ VOID WINAPI WintunSendPacket(WINTUN_SESSION_HANDLE session, const BYTE *data)
         return;
     TUN_RING *ring = session->descriptor.Receive.Ring;
     const uint32_t capacity = session->capacity;
-    wt_mutex_lock(&session->receive.lock);
+    wt_spinlock_lock(&session->receive.lock);
     int64_t offset = outstanding_offset(ring, capacity, data, session->receive.tail_release, session->receive.tail);
     TUN_PACKET *packet = offset < 0 ? NULL : tun_ring_packet(ring, (uint32_t)offset);
     if (!packet || !(packet->Size & TUN_PACKET_RELEASE)) {
-        wt_mutex_unlock(&session->receive.lock);
+        wt_spinlock_unlock(&session->receive.lock);
         SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, packet ? "Packet sent twice" : "Sent pointer is not an allocated packet"));
         return;
     }
     packet->Size &= ~TUN_PACKET_RELEASE;
-    while (session->receive.packets_to_release) {
-        const TUN_PACKET *p = tun_ring_packet(ring, session->receive.tail_release);
-        if (p->Size & TUN_PACKET_RELEASE)
+    publish_tail(session, ring);
+    wt_spinlock_unlock(&session->receive.lock);
+}
+
+DWORD WINAPI WintunReceivePackets(WINTUN_SESSION_HANDLE session, WINTUN_PACKET_VISITOR visitor, void *context,
+                                  DWORD max_packets)
+{
+    if (!session_from(session))
+        return 0;
+    if (!visitor || !max_packets) {
+        SetLastError(ERROR_INVALID_PARAMETER);
+        return 0;
+    }
+    TUN_RING *ring = session->descriptor.Send.Ring;
+    const uint32_t capacity = session->capacity;
+    DWORD err = ERROR_SUCCESS, consumed = 0;
+    wt_spinlock_lock(&session->send.lock);
+    uint32_t head = session->send.head;
+    uint32_t tail = tun_load_acquire(&ring->Tail);
+    if (head >= capacity || tail >= capacity) {
+        err = ERROR_HANDLE_EOF;
+        goto out;
+    }
+    if (head == tail) {
+        tun_store_seq(&ring->Alertable, 1); /* as WintunReceivePacket: arm, then look once more */
+        tail = tun_load_seq(&ring->Tail);
+        if (tail >= capacity) {
+            err = ERROR_HANDLE_EOF;
+            goto out;
+        }
+        if (head == tail) {
+            err = ERROR_NO_MORE_ITEMS;
+            goto out;
+        }
+    }
+    while (consumed < max_packets && head != tail) {
+        const uint32_t content = tun_ring_used(head, tail, capacity);
+        TUN_PACKET *packet = tun_ring_packet(ring, head);
+        const uint32_t size = content < sizeof(TUN_PACKET) ? 0 : packet->Size;
+        if (content < sizeof(TUN_PACKET) || size > TUN_MAX_IP_PACKET_SIZE || tun_packet_space(size) > content) {
+            err = ERROR_INVALID_DATA;
             break;
-        session->receive.tail_release = TUN_RING_WRAP(session->receive.tail_release + tun_packet_space(p->Size), capacity);
-        session->receive.packets_to_release--;
+        }
+        if (!visitor(context, packet->Data, size))
+            break;
+        head = TUN_RING_WRAP(head + tun_packet_space(size), capacity);
+        ++consumed;
+        if (session->send.packets_to_release) {
+            packet->Size |= TUN_PACKET_RELEASE; /* behind packets still handed out: freed in order */
+            session->send.packets_to_release++;
+        } else {
+            session->send.head_release = head; /* nothing outstanding: freed at once */
+        }
     }
-    if (ring->Tail != session->receive.tail_release) {
-        tun_store_seq(&ring->Tail, session->receive.tail_release);
-        if (tun_load_seq(&ring->Alertable))
-            SetEvent(session->descriptor.Receive.TailMoved);
+    if (consumed) {
+        session->send.head = head;
+        publish_head(session, ring);
     }
-    wt_mutex_unlock(&session->receive.lock);
+out:
+    wt_spinlock_unlock(&session->send.lock);
+    SetLastError(consumed ? ERROR_SUCCESS : err);
+    return consumed;
+}
+
+DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE session, const BYTE *const *packets, const DWORD *sizes,
+                               DWORD count)
+{
+    if (!session_from(session))
+        return 0;
+    if (!count || !packets || !sizes) {
+        SetLastError(ERROR_INVALID_PARAMETER);
+        return 0;
+    }
+    for (DWORD i = 0; i < count; ++i) {
+        if (sizes[i] > TUN_MAX_IP_PACKET_SIZE || (!packets[i] && sizes[i])) {
+            SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Packet %u: size %u or data invalid", (unsigned)i, (unsigned)sizes[i]));
+            return 0;
+        }
+    }
+    TUN_RING *ring = session->descriptor.Receive.Ring;
+    const uint32_t capacity = session->capacity;
+    DWORD err = ERROR_SUCCESS, sent = 0;
+    wt_spinlock_lock(&session->receive.lock);
+    uint32_t tail = session->receive.tail;
+    const uint32_t head = tun_load_acquire(&ring->Head);
+    if (tail >= capacity || head >= capacity) {
+        err = ERROR_HANDLE_EOF;
+        goto out;
+    }
+    uint32_t free = tun_ring_free(head, tail, capacity);
+    for (; sent < count; ++sent) {
+        const uint32_t space = tun_packet_space(sizes[sent]);
+        if (space > free)
+            break;
+        TUN_PACKET *packet = tun_ring_packet(ring, tail);
+        packet->Size = sizes[sent];
+        if (sizes[sent])
+            memcpy(packet->Data, packets[sent], sizes[sent]);
+        tail = TUN_RING_WRAP(tail + space, capacity);
+        free -= space;
+    }
+    if (!sent) {
+        err = ERROR_BUFFER_OVERFLOW;
+        goto out;
+    }
+    session->receive.tail = tail;
+    if (session->receive.packets_to_release)
+        session->receive.packets_to_release += sent; /* after earlier allocations not sent yet */
+    else
+        session->receive.tail_release = tail; /* nothing outstanding: all of it goes now */
+    publish_tail(session, ring);
+out:
+    wt_spinlock_unlock(&session->receive.lock);
+    SetLastError(sent ? ERROR_SUCCESS : err);
+    return sent;
 }
 
 BOOL WINAPI WintunIsReceiveReady(WINTUN_SESSION_HANDLE session)
@@ -324,14 +446,14 @@ BOOL WINAPI WintunIsReceiveReady(WINTUN_SESSION_HANDLE session)
     if (!session_from(session))
         return TRUE; /* WintunReceivePacket will report the error */
     TUN_RING *ring = session->descriptor.Send.Ring;
-    wt_mutex_lock(&session->send.lock);
+    wt_spinlock_lock(&session->send.lock);
     const uint32_t head = session->send.head;
     BOOL ready = head != tun_load_acquire(&ring->Tail);
     if (!ready) {
         tun_store_seq(&ring->Alertable, 1);
         ready = head != tun_load_seq(&ring->Tail);
     }
-    wt_mutex_unlock(&session->send.lock);
+    wt_spinlock_unlock(&session->send.lock);
     return ready;
 }
 

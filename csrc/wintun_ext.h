@@ -70,6 +70,27 @@ WINTUN_API BOOL WINAPI WintunGetAdapterMtu(WINTUN_ADAPTER_HANDLE Adapter, DWORD 
 WINTUN_API BOOL WINAPI WintunSetAdapterUp(WINTUN_ADAPTER_HANDLE Adapter, BOOL Up);
 WINTUN_API BOOL WINAPI WintunGetAdapterUp(WINTUN_ADAPTER_HANDLE Adapter, BOOL *Up);
 
+/* Batched packet I/O, for bindings that copy every packet anyway: one lock acquisition and one
+ * Head or Tail publication per call instead of two locks per packet.
+ *
+ * WintunReceivePackets hands up to MaxPackets packets, in order, to Visitor, which runs under
+ * the ring's lock (it must not call back into the session) and returns TRUE to consume the
+ * packet (it is released at once) or FALSE to leave it for the next call. Returns how many were
+ * consumed; 0 with GetLastError() ERROR_NO_MORE_ITEMS (empty: the read event is armed, as after
+ * WintunReceivePacket), ERROR_HANDLE_EOF, ERROR_INVALID_DATA, ERROR_INVALID_PARAMETER, or
+ * ERROR_SUCCESS if the visitor left the first packet. An error met after some packets is
+ * reported by the next call. Mixes freely with WintunReceivePacket/WintunReleaseReceivePacket. */
+typedef BOOL(CALLBACK *WINTUN_PACKET_VISITOR)(void *Context, const BYTE *Packet, DWORD PacketSize);
+WINTUN_API DWORD WINAPI WintunReceivePackets(WINTUN_SESSION_HANDLE Session, WINTUN_PACKET_VISITOR Visitor,
+                                             void *Context, DWORD MaxPackets);
+
+/* WintunAllocateSendPacket + copy + WintunSendPacket for Count packets, in order, stopping at
+ * the first that does not fit. Returns how many were sent; 0 with ERROR_BUFFER_OVERFLOW (none
+ * fit), ERROR_HANDLE_EOF, or ERROR_INVALID_PARAMETER (a size over 0xFFFF or missing data:
+ * nothing is sent). Packets allocated earlier and not yet sent still go first. */
+WINTUN_API DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE Session, const BYTE *const *Packets,
+                                          const DWORD *PacketSizes, DWORD Count);
+
 /* Non-blocking check that WintunReceivePacket would return a packet (TRUE) or an error (TRUE,
  * so that the caller calls it and learns the error). FALSE means empty: the read-wait event is
  * then armed, as after ERROR_NO_MORE_ITEMS, and will be signalled by the next packet. */

@@ -355,6 +355,131 @@ static void test_discard_non_ip(void)
     WintunCloseAdapter(a);
 }
 
+struct collected
+{
+    uint32_t seqs[64];
+    DWORD count, stop_after;
+};
+
+static BOOL CALLBACK collect(void *context, const BYTE *packet, DWORD size)
+{
+    struct collected *c = context;
+    if (c->count == c->stop_after || size < 28)
+        return FALSE;
+    c->seqs[c->count++] = packet_seq(packet);
+    return TRUE;
+}
+
+static void test_receive_packets_batched(void)
+{
+    WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"rx-batch");
+    WINTUN_SESSION_HANDLE s = WintunStartSession(a, 0x20000);
+    TUN_RING *ring = wt_session_send_ring(s);
+    struct collected c = { .stop_after = 64 };
+    CHECK_ERR(WintunReceivePackets(s, collect, &c, 8), ERROR_NO_MORE_ITEMS);
+    CHECK_ERR(WintunReceivePackets(s, NULL, &c, 8), ERROR_INVALID_PARAMETER);
+    CHECK_ERR(WintunReceivePackets(s, collect, &c, 0), ERROR_INVALID_PARAMETER);
+    CHECK_ERR(WintunReceivePackets(NULL, collect, &c, 8), ERROR_INVALID_HANDLE);
+    BYTE pkt[40];
+    for (uint32_t i = 0; i < 10; ++i) {
+        make_ipv4(pkt, 40, i);
+        CHECK(WintunEmulatedInjectPacket(a, pkt, 40));
+    }
+    CHECK(WintunReceivePackets(s, collect, &c, 4) == 4);
+    CHECK(c.count == 4 && c.seqs[0] == 0 && c.seqs[3] == 3);
+    CHECK(tun_load_acquire(&ring->Head) == 4 * 44); /* released at once, one publication */
+    /* A visitor that leaves a packet: it stays for the next call. */
+    c.stop_after = 5;
+    CHECK(WintunReceivePackets(s, collect, &c, 64) == 1);
+    SetLastError(123);
+    CHECK(WintunReceivePackets(s, collect, &c, 64) == 0 && GetLastError() == ERROR_SUCCESS);
+    c.stop_after = 64;
+    /* Mixed with a packet handed out and not released: space is freed in order. */
+    DWORD size;
+    BYTE *held = WintunReceivePacket(s, &size);
+    CHECK(held && packet_seq(held) == 5);
+    CHECK(WintunReceivePackets(s, collect, &c, 64) == 4);
+    CHECK(c.count == 9 && c.seqs[8] == 9);
+    CHECK(tun_load_acquire(&ring->Head) == 5 * 44); /* pinned by the held packet */
+    WintunReleaseReceivePacket(s, held);
+    CHECK(tun_load_acquire(&ring->Head) == 10 * 44);
+    CHECK_ERR(WintunReceivePackets(s, collect, &c, 64), ERROR_NO_MORE_ITEMS);
+    /* A corrupt packet after good ones: the good ones come, the error comes next. */
+    make_ipv4(pkt, 40, 10);
+    CHECK(WintunEmulatedInjectPacket(a, pkt, 40));
+    ((TUN_PACKET *)(ring->Data + 11 * 44))->Size = 0x10000;
+    tun_store_release(&ring->Tail, 11 * 44 + 8);
+    CHECK(WintunReceivePackets(s, collect, &c, 64) == 1);
+    CHECK_ERR(WintunReceivePackets(s, collect, &c, 64), ERROR_INVALID_DATA);
+    WintunEndSession(s);
+    WintunCloseAdapter(a);
+}
+
+static void test_send_packets_batched(void)
+{
+    WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"tx-batch");
+    WINTUN_SESSION_HANDLE s = WintunStartSession(a, 0x20000);
+    TUN_RING *ring = wt_session_receive_ring(s);
+    BYTE p[3][100];
+    const BYTE *packets[3] = { p[0], p[1], p[2] };
+    DWORD sizes[3] = { 40, 60, 100 };
+    for (uint32_t i = 0; i < 3; ++i)
+        make_ipv4(p[i], sizes[i], i);
+    CHECK(WintunSendPackets(s, packets, sizes, 3) == 3);
+    BYTE buf[128];
+    DWORD got;
+    for (uint32_t i = 0; i < 3; ++i)
+        CHECK(capture_wait(a, buf, sizeof(buf), &got, 2000) && got == sizes[i] && packet_seq(buf) == i);
+    /* Behind an allocation not sent yet: held back, then published in allocation order. */
+    BYTE *early = WintunAllocateSendPacket(s, 40);
+    make_ipv4(early, 40, 100);
+    CHECK(WintunSendPackets(s, packets, sizes, 2) == 2);
+    uint32_t before = tun_load_acquire(&ring->Tail);
+    CHECK(before == 44 + 64 + 104); /* only the first batch is visible */
+    WintunSendPacket(s, early);
+    CHECK(capture_wait(a, buf, sizeof(buf), &got, 2000) && packet_seq(buf) == 100);
+    CHECK(capture_wait(a, buf, sizeof(buf), &got, 2000) && packet_seq(buf) == 0);
+    CHECK(capture_wait(a, buf, sizeof(buf), &got, 2000) && packet_seq(buf) == 1);
+    /* Bad input sends nothing. */
+    DWORD bad_sizes[2] = { 40, 0x10000 };
+    CHECK_ERR(WintunSendPackets(s, packets, bad_sizes, 2), ERROR_INVALID_PARAMETER);
+    const BYTE *null_packets[1] = { NULL };
+    CHECK_ERR(WintunSendPackets(s, null_packets, sizes, 1), ERROR_INVALID_PARAMETER);
+    CHECK_ERR(WintunSendPackets(s, packets, sizes, 0), ERROR_INVALID_PARAMETER);
+    CHECK_ERR(WintunSendPackets(NULL, packets, sizes, 1), ERROR_INVALID_HANDLE);
+    /* Full: as many as fit, then ERROR_BUFFER_OVERFLOW. */
+    WintunSetAdapterUp(a, FALSE); /* the OS side drops, but a stalled driver is what fills it: */
+    WintunEndSession(s);
+    WINTUN_ADAPTER_HANDLE b = emulated_adapter(L"tx-batch-peer");
+    WintunSetAdapterUp(a, TRUE);
+    WintunEmulatedConnect(a, b);
+    WINTUN_SESSION_HANDLE sb = WintunStartSession(b, 0x20000); /* never read: backpressure */
+    s = WintunStartSession(a, 0x20000);
+    static BYTE big[1400];
+    make_ipv4(big, 1400, 0);
+    const BYTE *many[64];
+    DWORD many_sizes[64];
+    for (int i = 0; i < 64; ++i)
+        many[i] = big, many_sizes[i] = 1400;
+    DWORD total = 0, n;
+    uint64_t deadline = wt_monotonic_ns() + 5000000000ULL;
+    while (wt_monotonic_ns() < deadline) {
+        n = WintunSendPackets(s, many, many_sizes, 64);
+        total += n;
+        if (!n) {
+            CHECK(GetLastError() == ERROR_BUFFER_OVERFLOW);
+            if (total > 150)
+                break;
+            wt_sleep_us(1000);
+        }
+    }
+    CHECK(total > 150 && total < 400);
+    WintunEndSession(s);
+    WintunEndSession(sb);
+    WintunCloseAdapter(b);
+    WintunCloseAdapter(a);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -369,5 +494,7 @@ int main(void)
     RUN(test_end_session_wakes_readers);
     RUN(test_adapter_removal_under_reader);
     RUN(test_discard_non_ip);
+    RUN(test_receive_packets_batched);
+    RUN(test_send_packets_batched);
     return test_summary();
 }

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The contended path of wt_spinlock (platform.h).
+ */
+#include "platform.h"
+
+void wt_spinlock_wait(wt_spinlock *lock)
+{
+    for (unsigned spins = 0;; ++spins) {
+        /* Read before trying again, so that waiters do not bounce the line. */
+        while (__atomic_load_n(&lock->held, __ATOMIC_RELAXED)) {
+            if (spins++ < 1000)
+                wt_cpu_relax();
+            else
+                wt_yield();
+        }
+        if (!__atomic_exchange_n(&lock->held, 1, __ATOMIC_ACQUIRE))
+            return;
+    }
+}
