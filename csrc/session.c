@@ -384,7 +384,8 @@ DWORD WINAPI WintunReceivePackets(WINTUN_SESSION_HANDLE session, WINTUN_PACKET_V
     }
 out:
     wt_spinlock_unlock(&session->send.lock);
-    SetLastError(consumed ? ERROR_SUCCESS : err);
+    if (!consumed)
+        SetLastError(err); /* success leaves the last error alone, as everywhere in Wintun */
     return consumed;
 }
 
@@ -437,7 +438,8 @@ DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE session, const BYTE *const 
     publish_tail(session, ring);
 out:
     wt_spinlock_unlock(&session->receive.lock);
-    SetLastError(sent ? ERROR_SUCCESS : err);
+    if (!sent)
+        SetLastError(err);
     return sent;
 }
 
