@@ -14,12 +14,14 @@ CFLAGS ?= -O2 -g
 LDLIBS := -lpthread
 
 CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
-            driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
+            driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c \
+            driver/netlink.c driver/tun_open.c driver/tun_linux.c
 WIN_SRC := csrc/platform_win32.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
-           driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
+           driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c \
+            driver/netlink.c driver/tun_open.c driver/tun_linux.c
 HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
 
-UNIT_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz
+UNIT_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz test_kernel
 STRESS_TESTS := test_stress
 
 .PHONY: all lib python test test-c test-asan test-tsan test-python check-mingw demo bench setup clean

@@ -28,7 +28,13 @@ if sys.platform == "win32":
     compile_args = [] if "MSC" in sys.version else ["-std=c11"]
     macros = [("WIN32_LEAN_AND_MEAN", None)]
 else:
-    platform_sources = ["csrc/platform_posix.c", "csrc/event_posix.c"]
+    platform_sources = [
+        "csrc/platform_posix.c",
+        "csrc/event_posix.c",
+        "driver/netlink.c",
+        "driver/tun_open.c",
+        "driver/tun_linux.c",
+    ]
     libraries = ["pthread"]
     compile_args = ["-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
     macros = [("_GNU_SOURCE", None)]

@@ -79,10 +79,14 @@ static const wt_backend_ops *backend_ops(WINTUN_BACKEND backend)
     case WINTUN_BACKEND_EMULATED:
         return &wt_emulated_backend;
     case WINTUN_BACKEND_KERNEL:
+#ifndef _WIN32
+        return &wt_kernel_backend;
+#else
         wt_log_error(ERROR_NOT_SUPPORTED,
                      "The kernel backend is not available in this build; set WINTUN_BACKEND=emulated for an "
                      "in-process adapter");
         return NULL;
+#endif
     default:
         return NULL;
     }
@@ -113,8 +117,8 @@ static DWORD check_name(LPCWSTR name, LPCWSTR tunnel_type)
     return ERROR_SUCCESS;
 }
 
-WINTUN_ADAPTER_HANDLE WINAPI
-WintunCreateAdapterEx(LPCWSTR name, LPCWSTR tunnel_type, const GUID *requested_guid, WINTUN_BACKEND backend)
+static WINTUN_ADAPTER_HANDLE create_adapter(LPCWSTR name, LPCWSTR tunnel_type, const GUID *requested_guid,
+                                            WINTUN_BACKEND backend, const char *netns)
 {
     DWORD err = check_name(name, tunnel_type);
     if (err) {
@@ -177,7 +181,9 @@ WintunCreateAdapterEx(LPCWSTR name, LPCWSTR tunnel_type, const GUID *requested_g
         }
     }
     dev->ops = ops;
+    dev->netns = netns;
     err = ops->create(dev);
+    dev->netns = NULL;
     if (err) {
         dev->ops = NULL;
         wt_mutex_unlock(&registry_lock);
@@ -200,6 +206,39 @@ fail:
     device_free(dev);
     SetLastError(err);
     return NULL;
+}
+
+WINTUN_ADAPTER_HANDLE WINAPI
+WintunCreateAdapterEx(LPCWSTR name, LPCWSTR tunnel_type, const GUID *requested_guid, WINTUN_BACKEND backend)
+{
+    return create_adapter(name, tunnel_type, requested_guid, backend, NULL);
+}
+
+WINTUN_ADAPTER_HANDLE WINAPI
+WintunCreateAdapterInNetns(LPCWSTR name, LPCWSTR tunnel_type, const GUID *requested_guid, const char *netns)
+{
+    if (!netns) {
+        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "No network namespace given"));
+        return NULL;
+    }
+    return create_adapter(name, tunnel_type, requested_guid, WINTUN_BACKEND_KERNEL, netns);
+}
+
+BOOL WINAPI WintunGetAdapterNetns(WINTUN_ADAPTER_HANDLE adapter, int *netns_fd, int *userns_fd)
+{
+    struct wt_device *dev = wt_adapter_device(adapter);
+    if (!dev)
+        return FALSE;
+    if (!netns_fd || !userns_fd) {
+        SetLastError(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+#ifndef _WIN32
+    if (wt_kernel_netns_fds(dev, netns_fd, userns_fd))
+        return TRUE;
+#endif
+    SetLastError(ERROR_NOT_SUPPORTED);
+    return FALSE;
 }
 
 WINTUN_ADAPTER_HANDLE WINAPI WintunCreateAdapter(LPCWSTR name, LPCWSTR tunnel_type, const GUID *requested_guid)

@@ -28,7 +28,8 @@ struct wt_device
     NET_LUID luid;
     WINTUN_BACKEND backend;
     const wt_backend_ops *ops;
-    void *port; /* the backend's own state */
+    const char *netns; /* kernel backend: the namespace asked for, during creation only */
+    void *port;        /* the backend's own state */
     wt_driver driver;
 };
 

@@ -62,7 +62,26 @@ static PyObject *bench_buffer(PyObject *module, PyObject *arg)
     return PyLong_FromSsize_t(n);
 }
 
+#ifndef _WIN32
+#include <errno.h>
+#include <sched.h>
+/* setns(2) for run_in_netns (os.setns is Python 3.12+). */
+static PyObject *py_setns(PyObject *module, PyObject *args)
+{
+    (void)module;
+    int fd, nstype;
+    if (!PyArg_ParseTuple(args, "ii:_setns", &fd, &nstype))
+        return NULL;
+    if (setns(fd, nstype) < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    Py_RETURN_NONE;
+}
+#endif
+
 static PyMethodDef module_methods[] = {
+#ifndef _WIN32
+    { "_setns", py_setns, METH_VARARGS, NULL },
+#endif
     { "set_logger", set_logger, METH_O,
       "set_logger(callback)\n--\n\nCall callback(level, timestamp, message) for each log line, from any thread;\n"
       "None turns the C logger off. timestamp is a FILETIME (100 ns since 1601-01-01 UTC)." },

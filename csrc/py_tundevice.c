@@ -31,6 +31,7 @@ typedef struct
     int waiters;       /* threads inside wait_read_event with the GIL released (atomic) */
     PyObject *name;
     PyObject *tunnel_type;
+    PyObject *netns;
     PyObject *weakreflist;
 } TunDevice;
 
@@ -185,11 +186,16 @@ static int check_text(const char *what, PyObject *value, Py_ssize_t max_chars)
 
 static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = { "name", "tunnel_type", "ring_capacity", "guid", "backend", NULL };
-    PyObject *name = NULL, *tunnel_type = NULL, *capacity = NULL, *guid_arg = Py_None, *backend_arg = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|UUOO$U:TunDevice", kwlist, &name, &tunnel_type, &capacity, &guid_arg,
-                                     &backend_arg))
+    static char *kwlist[] = { "name", "tunnel_type", "ring_capacity", "guid", "backend", "netns", NULL };
+    PyObject *name = NULL, *tunnel_type = NULL, *capacity = NULL, *guid_arg = Py_None, *backend_arg = NULL,
+             *netns = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|UUOO$UO:TunDevice", kwlist, &name, &tunnel_type, &capacity, &guid_arg,
+                                     &backend_arg, &netns))
         return -1;
+    if (netns != Py_None && (!PyUnicode_Check(netns) || !PyUnicode_GET_LENGTH(netns))) {
+        PyErr_SetString(PyExc_TypeError, "netns must be None, 'private', a namespace name or a path");
+        return -1;
+    }
     if (self->adapter) {
         PyErr_SetString(PyExc_RuntimeError, "TunDevice.__init__() called twice");
         return -1;
@@ -213,6 +219,16 @@ static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
         (capacity && parse_capacity(capacity, &ring_capacity) < 0) ||
         (guid_arg != Py_None && parse_guid(guid_arg, &guid) < 0) || parse_backend(backend_arg, &backend, &automatic) < 0)
         goto out;
+    const char *netns_path = NULL;
+    if (netns != Py_None) {
+        if (backend != WINTUN_BACKEND_KERNEL && !automatic) {
+            PyErr_SetString(PyExc_ValueError, "netns needs the kernel backend");
+            goto out;
+        }
+        backend = WINTUN_BACKEND_KERNEL;
+        if (!(netns_path = PyUnicode_AsUTF8(netns)))
+            goto out;
+    }
 
     wchar_t *wname = PyUnicode_AsWideCharString(name, NULL);
     wchar_t *wtype = wname ? PyUnicode_AsWideCharString(tunnel_type, NULL) : NULL;
@@ -221,7 +237,9 @@ static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
         goto out;
     }
     wt_log_clear_last();
-    WINTUN_ADAPTER_HANDLE adapter = WintunCreateAdapterEx(wname, wtype, guid_arg != Py_None ? &guid : NULL, backend);
+    const GUID *requested = guid_arg != Py_None ? &guid : NULL;
+    WINTUN_ADAPTER_HANDLE adapter = netns_path ? WintunCreateAdapterInNetns(wname, wtype, requested, netns_path)
+                                               : WintunCreateAdapterEx(wname, wtype, requested, backend);
     DWORD err = adapter ? ERROR_SUCCESS : GetLastError();
     PyMem_Free(wname);
     PyMem_Free(wtype);
@@ -233,8 +251,9 @@ static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
             char message[WT_LOG_MAX_CHARS + 256];
             PyOS_snprintf(message, sizeof(message),
                           "no kernel adapter: %s. backend='auto' does not fall back: run as root or grant "
-                          "CAP_NET_ADMIN for the kernel backend, or pass backend='emulated' (or set "
-                          "WINTUN_BACKEND=emulated) for an in-process adapter",
+                          "CAP_NET_ADMIN for the kernel backend, or pass netns='private' for a namespace of "
+                          "the adapter's own, or backend='emulated' (or set WINTUN_BACKEND=emulated) for an "
+                          "in-process adapter",
                           wt_log_last_error()[0] ? wt_log_last_error() : "not permitted");
             wt_log_clear_last();
             wt_raise_class(err == ERROR_ACCESS_DENIED ? st->NotPermittedError : st->WintunError, err, message);
@@ -249,6 +268,8 @@ static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->name, name);
     Py_INCREF(tunnel_type);
     Py_XSETREF(self->tunnel_type, tunnel_type);
+    Py_INCREF(netns);
+    Py_XSETREF(self->netns, netns);
     result = 0;
 out:
     Py_XDECREF(default_name);
@@ -359,6 +380,7 @@ static int TunDevice_traverse(TunDevice *self, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->name);
     Py_VISIT(self->tunnel_type);
+    Py_VISIT(self->netns);
     return 0;
 }
 
@@ -373,6 +395,7 @@ static void TunDevice_dealloc(TunDevice *self)
         CloseHandle(self->cancel);
     Py_CLEAR(self->name);
     Py_CLEAR(self->tunnel_type);
+    Py_CLEAR(self->netns);
     type->tp_free((PyObject *)self);
     Py_DECREF(type);
 }
@@ -716,6 +739,22 @@ static PyObject *TunDevice_get_tunnel_type(TunDevice *self, void *c)
     return Py_NewRef(self->tunnel_type ? self->tunnel_type : Py_None);
 }
 
+static PyObject *TunDevice_get_netns(TunDevice *self, void *c)
+{
+    (void)c;
+    return Py_NewRef(self->netns ? self->netns : Py_None);
+}
+
+static PyObject *TunDevice_netns_fds(TunDevice *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!adapter_of(self))
+        return NULL;
+    int netns_fd, userns_fd;
+    if (!WintunGetAdapterNetns(self->adapter, &netns_fd, &userns_fd))
+        return wt_raise(state_of(self), GetLastError(), "only a kernel adapter lives in a network namespace");
+    return Py_BuildValue("(ii)", netns_fd, userns_fd);
+}
+
 static PyObject *TunDevice_get_backend(TunDevice *self, void *c)
 {
     (void)c;
@@ -1042,6 +1081,7 @@ static PyMethodDef TunDevice_methods[] = {
       "Valid until down(); read() until None before waiting on it." },
     { "_cancel_fileno", (PyCFunction)TunDevice_cancel_fileno, METH_NOARGS, NULL },
     { "_addresses", (PyCFunction)TunDevice_addresses_raw, METH_NOARGS, NULL },
+    { "_netns_fds", (PyCFunction)TunDevice_netns_fds, METH_NOARGS, NULL },
     { "_add_address", (PyCFunction)TunDevice_add_address_raw, METH_VARARGS, NULL },
     { "_delete_address", (PyCFunction)TunDevice_delete_address_raw, METH_VARARGS, NULL },
     { "_statistics", (PyCFunction)TunDevice_statistics_raw, METH_NOARGS, NULL },
@@ -1057,6 +1097,7 @@ static PyGetSetDef TunDevice_getset[] = {
     { "name", (getter)TunDevice_get_name, NULL, "The adapter's name.", NULL },
     { "tunnel_type", (getter)TunDevice_get_tunnel_type, NULL, "The tunnel type given at creation.", NULL },
     { "backend", (getter)TunDevice_get_backend, NULL, "'kernel' or 'emulated'.", NULL },
+    { "netns", (getter)TunDevice_get_netns, NULL, "The network namespace asked for (kernel backend), or None.", NULL },
     { "luid", (getter)TunDevice_get_luid, NULL, "The NET_LUID as an int (IfType 53 << 48 | NetLuidIndex << 24).", NULL },
     { "_guid", (getter)TunDevice_get_guid_str, NULL, NULL, NULL },
     { "mtu", (getter)TunDevice_get_mtu, (setter)TunDevice_set_mtu, "The MTU, read from and written to the OS.", NULL },
@@ -1073,7 +1114,7 @@ static PyMemberDef TunDevice_members[] = {
 };
 
 static PyType_Slot TunDevice_slots[] = {
-    { Py_tp_doc, "TunDevice(name='wintun', tunnel_type='Wintun', ring_capacity=0x400000, guid=None, *, backend='auto')\n"
+    { Py_tp_doc, "TunDevice(name='wintun', tunnel_type='Wintun', ring_capacity=0x400000, guid=None, *, backend='auto', netns=None)\n"
                  "--\n\nA Wintun adapter (created now, removed by close()) and its session (up()/down())." },
     { Py_tp_new, TunDevice_new },
     { Py_tp_init, TunDevice_init },

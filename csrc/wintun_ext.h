@@ -23,6 +23,17 @@ typedef enum
 WINTUN_API WINTUN_ADAPTER_HANDLE WINAPI
 WintunCreateAdapterEx(LPCWSTR Name, LPCWSTR TunnelType, const GUID *RequestedGUID, WINTUN_BACKEND Backend);
 WINTUN_API WINTUN_BACKEND WINAPI WintunGetAdapterBackend(WINTUN_ADAPTER_HANDLE Adapter);
+
+/* Linux: a kernel adapter in a network namespace. Netns is "private" (a new user and network
+ * namespace of the adapter's own: no privilege needed where the kernel allows unprivileged user
+ * namespaces), a path (/var/run/netns/NAME, /proc/PID/ns/net) or a NAME under /var/run/netns.
+ * The calling thread stays where it is; the adapter's configuration goes to its namespace. */
+WINTUN_API WINTUN_ADAPTER_HANDLE WINAPI WintunCreateAdapterInNetns(LPCWSTR Name, LPCWSTR TunnelType,
+                                                                   const GUID *RequestedGUID, const char *Netns);
+/* Linux: descriptors of the kernel adapter's network namespace and of the private user namespace
+ * owning it (-1 when it is the caller's own), for setns() before running a tool in it. Owned by
+ * the adapter. ERROR_NOT_SUPPORTED for an emulated adapter. */
+WINTUN_API BOOL WINAPI WintunGetAdapterNetns(WINTUN_ADAPTER_HANDLE Adapter, int *NetnsFd, int *UsernsFd);
 WINTUN_API BOOL WINAPI WintunGetAdapterGUID(WINTUN_ADAPTER_HANDLE Adapter, GUID *Guid);
 /* Copies the adapter's name into Name (Size characters, NUL included). ERROR_INSUFFICIENT_BUFFER
  * if it does not fit. */

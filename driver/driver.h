@@ -37,6 +37,10 @@ typedef struct wt_port_ops
      * front; the driver retries the rest later (backpressure: ring space stays held, as Wintun
      * holds it until the stack returns the packets). Drops must be counted by the port. */
     uint32_t (*transmit)(void *port, const wt_packet *packets, uint32_t count);
+    /* Optional: a session's rings are registered (start delivering) / about to close (stop, and
+     * return only once no packet is being produced any more). */
+    DWORD (*session_started)(void *port);
+    void (*session_ending)(void *port);
 } wt_port_ops;
 
 typedef struct wt_stats
@@ -54,6 +58,8 @@ struct wt_send_side
     uint32_t tail;       /* private copy, the ring's Tail is only ever stored */
     uint32_t head_cache; /* last Head read from the ring (never ahead of the real one) */
     HANDLE tail_moved;
+    uint32_t pending_packets; /* zero-copy path: committed, not yet published */
+    uint64_t pending_bytes;
 };
 
 struct wt_receive_side
@@ -69,7 +75,8 @@ struct wt_receive_side
 typedef struct wt_driver
 {
     wt_mutex registration_lock;
-    int registered;    /* guarded by send.lock and registration_lock */
+    int registered;    /* a session is registered; guarded by registration_lock */
+    int accepting;     /* the Send ring takes packets; guarded by send.lock */
     int dead;          /* the adapter is gone: no more sessions */
     int disconnecting; /* read by the receive thread */
     struct wt_send_side send;
@@ -110,6 +117,21 @@ uint32_t wt_driver_indicate(wt_driver *driver, const wt_packet *packets, uint32_
 
 /* Whether a session is registered now. */
 int wt_driver_has_session(wt_driver *driver);
+
+/* The port lost its OS side (the interface was deleted): called from the port's own thread, it
+ * closes both rings (the client sees ERROR_HANDLE_EOF) without waiting for anything. */
+void wt_driver_port_gone(wt_driver *driver);
+
+/* The zero-copy path of a port that reads packets straight into the Send ring: only for a port
+ * that is the ring's single producer (no wt_driver_indicate on the same adapter), between its
+ * session_started and session_ending.
+ * wt_send_slot: where the next packet of at most max_size bytes goes, or NULL with *error
+ *   (ERROR_BUFFER_OVERFLOW: no room, ERROR_NOT_READY: no session, ERROR_HANDLE_EOF: Head closed).
+ * wt_send_commit: the packet in that slot has size bytes (counted when published).
+ * wt_send_publish: makes the committed packets visible (one Tail store) and wakes the reader. */
+uint8_t *wt_send_slot(wt_driver *driver, uint32_t max_size, DWORD *error);
+void wt_send_commit(wt_driver *driver, uint32_t size);
+void wt_send_publish(wt_driver *driver);
 
 void wt_driver_get_stats(wt_driver *driver, WINTUN_ADAPTER_STATISTICS *stats);
 

@@ -33,5 +33,10 @@ typedef struct wt_backend_ops
 } wt_backend_ops;
 
 extern const wt_backend_ops wt_emulated_backend;
+#ifndef _WIN32
+extern const wt_backend_ops wt_kernel_backend;
+/* The namespace descriptors of a kernel adapter (-1 for the caller's own); 0 if not kernel. */
+int wt_kernel_netns_fds(struct wt_device *dev, int *netns_fd, int *userns_fd);
+#endif
 
 #endif

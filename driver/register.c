@@ -88,8 +88,16 @@ DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings)
     driver->receive.thread_running = 1;
 
     wt_mutex_lock(&driver->send.lock);
-    __atomic_store_n(&driver->registered, 1, __ATOMIC_RELEASE);
+    driver->send.pending_packets = 0;
+    driver->send.pending_bytes = 0;
+    __atomic_store_n(&driver->accepting, 1, __ATOMIC_RELEASE);
     wt_mutex_unlock(&driver->send.lock);
+    __atomic_store_n(&driver->registered, 1, __ATOMIC_RELEASE);
+    if (driver->ops->session_started && (err = driver->ops->session_started(driver->port))) {
+        wt_mutex_unlock(&driver->registration_lock);
+        wt_driver_unregister(driver, rings->Send.Ring);
+        return err;
+    }
 out:
     wt_mutex_unlock(&driver->registration_lock);
     return err;
@@ -103,6 +111,24 @@ void wt_driver_kill(wt_driver *driver)
     wt_driver_unregister(driver, NULL);
 }
 
+/* Closes the Send ring to the client: no more packets, Tail = 0xFFFFFFFF, every reader woken. */
+static void close_send_ring(wt_driver *driver)
+{
+    wt_mutex_lock(&driver->send.lock);
+    __atomic_store_n(&driver->accepting, 0, __ATOMIC_RELEASE);
+    tun_store_seq(&driver->send.ring->Tail, TUN_RING_CLOSED);
+    wt_event_wake_all(driver->send.tail_moved);
+    wt_mutex_unlock(&driver->send.lock);
+}
+
+void wt_driver_port_gone(wt_driver *driver)
+{
+    /* The receive thread stops and closes the Receive ring on its way out. */
+    __atomic_store_n(&driver->disconnecting, 1, __ATOMIC_RELEASE);
+    SetEvent(driver->receive.stop);
+    close_send_ring(driver);
+}
+
 void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring)
 {
     wt_mutex_lock(&driver->registration_lock);
@@ -110,9 +136,9 @@ void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring)
         wt_mutex_unlock(&driver->registration_lock);
         return;
     }
-    /* No more packets into the Send ring. */
+    /* No more packets into the Send ring from indicate(). */
     wt_mutex_lock(&driver->send.lock);
-    __atomic_store_n(&driver->registered, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&driver->accepting, 0, __ATOMIC_RELEASE);
     wt_mutex_unlock(&driver->send.lock);
 
     /* Stop the receive thread; it publishes Receive Head = 0xFFFFFFFF on its way out. */
@@ -122,11 +148,13 @@ void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring)
         wt_thread_join(driver->receive.thread);
         driver->receive.thread_running = 0;
     }
+    /* The port's own producer stops before the ring closes. */
+    if (driver->ops->session_ending)
+        driver->ops->session_ending(driver->port);
 
     /* The producer closes the Send ring and wakes every reader. */
-    tun_store_seq(&driver->send.ring->Tail, TUN_RING_CLOSED);
-    wt_event_wake_all(driver->send.tail_moved);
-
+    close_send_ring(driver);
+    __atomic_store_n(&driver->registered, 0, __ATOMIC_RELEASE);
     driver->send.ring = NULL;
     driver->receive.ring = NULL;
     wt_mutex_unlock(&driver->registration_lock);

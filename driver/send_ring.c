@@ -36,7 +36,7 @@ uint32_t wt_driver_indicate(wt_driver *driver, const wt_packet *packets, uint32_
 
     struct wt_send_side *send = &driver->send;
     wt_mutex_lock(&send->lock);
-    if (!__atomic_load_n(&driver->registered, __ATOMIC_RELAXED)) {
+    if (!__atomic_load_n(&driver->accepting, __ATOMIC_RELAXED)) {
         wt_mutex_unlock(&send->lock);
         WT_STAT_ADD(driver, send_drops, valid);
         *error = ERROR_NOT_READY;
@@ -100,4 +100,56 @@ uint32_t wt_driver_indicate(wt_driver *driver, const wt_packet *packets, uint32_
         WT_STAT_ADD(driver, send_bytes, bytes);
     }
     return taken;
+}
+
+/* ---- the zero-copy path of a single-producer port (driver.h) ---- */
+
+uint8_t *wt_send_slot(wt_driver *driver, uint32_t max_size, DWORD *error)
+{
+    struct wt_send_side *send = &driver->send;
+    if (!__atomic_load_n(&driver->accepting, __ATOMIC_ACQUIRE)) {
+        *error = ERROR_NOT_READY;
+        return NULL;
+    }
+    const uint32_t capacity = send->capacity, need = tun_packet_space(max_size);
+    if (tun_ring_free(send->head_cache, send->tail, capacity) < need) {
+        uint32_t head = tun_load_acquire(&send->ring->Head);
+        if (head >= capacity) {
+            *error = ERROR_HANDLE_EOF;
+            return NULL;
+        }
+        send->head_cache = head;
+        if (tun_ring_free(head, send->tail, capacity) < need) {
+            *error = ERROR_BUFFER_OVERFLOW;
+            return NULL;
+        }
+    }
+    return tun_ring_packet(send->ring, send->tail)->Data;
+}
+
+void wt_send_commit(wt_driver *driver, uint32_t size)
+{
+    struct wt_send_side *send = &driver->send;
+    tun_ring_packet(send->ring, send->tail)->Size = size;
+    send->tail = TUN_RING_WRAP(send->tail + tun_packet_space(size), send->capacity);
+    send->pending_packets++;
+    send->pending_bytes += size;
+}
+
+void wt_send_publish(wt_driver *driver)
+{
+    struct wt_send_side *send = &driver->send;
+    if (!send->pending_packets)
+        return;
+    wt_mutex_lock(&send->lock); /* against close_send_ring: Tail is never moved off 0xFFFFFFFF */
+    if (__atomic_load_n(&driver->accepting, __ATOMIC_RELAXED)) {
+        tun_store_seq(&send->ring->Tail, send->tail);
+        if (tun_load_seq(&send->ring->Alertable) && tun_exchange(&send->ring->Alertable, 0))
+            SetEvent(send->tail_moved);
+        WT_STAT_ADD(driver, send_packets, send->pending_packets);
+        WT_STAT_ADD(driver, send_bytes, send->pending_bytes);
+    }
+    wt_mutex_unlock(&send->lock);
+    send->pending_packets = 0;
+    send->pending_bytes = 0;
 }

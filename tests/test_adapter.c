@@ -107,17 +107,17 @@ static void test_names(void)
 
 static void test_backend_choice(void)
 {
-    unsetenv("WINTUN_BACKEND");
-    CHECK_ERR(WintunCreateAdapter(L"k", L"T", NULL), ERROR_NOT_SUPPORTED); /* kernel: not in this build */
-    setenv("WINTUN_BACKEND", "kernel", 1);
-    CHECK_ERR(WintunCreateAdapter(L"k", L"T", NULL), ERROR_NOT_SUPPORTED);
+    /* The kernel backend (the default) is tested in test_kernel.c, inside a namespace. */
     setenv("WINTUN_BACKEND", "bogus", 1);
     CHECK_ERR(WintunCreateAdapter(L"k", L"T", NULL), ERROR_NOT_SUPPORTED);
     setenv("WINTUN_BACKEND", "emulated", 1);
     WINTUN_ADAPTER_HANDLE a = WintunCreateAdapter(L"k", L"T", NULL);
     CHECK(a && WintunGetAdapterBackend(a) == WINTUN_BACKEND_EMULATED);
+    int netns, userns;
+    CHECK_ERR(WintunGetAdapterNetns(a, &netns, &userns), ERROR_NOT_SUPPORTED);
     WintunCloseAdapter(a);
     CHECK_ERR(WintunCreateAdapterEx(L"k", L"T", NULL, (WINTUN_BACKEND)99), ERROR_NOT_SUPPORTED);
+    CHECK_ERR(WintunCreateAdapterInNetns(L"k", L"T", NULL, NULL), ERROR_INVALID_PARAMETER);
     unsetenv("WINTUN_BACKEND");
 }
 

@@ -21,6 +21,7 @@ import asyncio
 import atexit
 import errno
 import os
+import subprocess
 import ipaddress
 import uuid
 from typing import List, NamedTuple, Optional, Tuple, Union
@@ -143,6 +144,28 @@ class TunDevice(_wintun.TunDevice):
     """
 
     __slots__ = ()
+
+    # ---- the adapter's network namespace (kernel backend, Linux) ----
+
+    def _enter_netns(self):
+        netns_fd, userns_fd = self._netns_fds()
+
+        def enter() -> None:  # runs in the forked child, before exec
+            if userns_fd >= 0:
+                _wintun._setns(userns_fd, 0x10000000)  # CLONE_NEWUSER
+            if netns_fd >= 0:
+                _wintun._setns(netns_fd, 0x40000000)  # CLONE_NEWNET
+
+        return enter
+
+    def popen_in_netns(self, args, **kwargs) -> subprocess.Popen:
+        """subprocess.Popen, with the child in the adapter's network namespace (and the private
+        user namespace owning it, if any): to run ping, iperf3 or ip next to the adapter."""
+        return subprocess.Popen(args, preexec_fn=self._enter_netns(), **kwargs)
+
+    def run_in_netns(self, args, **kwargs) -> subprocess.CompletedProcess:
+        """subprocess.run in the adapter's network namespace (see popen_in_netns)."""
+        return subprocess.run(args, preexec_fn=self._enter_netns(), **kwargs)
 
     def __repr__(self) -> str:
         if self.closed:

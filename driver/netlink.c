@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "netlink.h"
+#include "../csrc/logger.h"
+#include "../csrc/platform.h"
+
+#include <errno.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef IN6_ADDR_GEN_MODE_NONE
+#define IN6_ADDR_GEN_MODE_NONE 1
+#endif
+
+struct request
+{
+    struct nlmsghdr header;
+    union
+    {
+        struct ifinfomsg link;
+        struct ifaddrmsg address;
+    };
+    char attributes[256];
+};
+
+static uint32_t next_seq;
+
+int wt_nl_open(void)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_nl local = { .nl_family = AF_NETLINK };
+    int one = 1;
+    setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&local, sizeof(local)) < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+static struct rtattr *add_attribute(struct request *req, unsigned short type, const void *data, size_t size)
+{
+    struct rtattr *rta = (struct rtattr *)((char *)req + NLMSG_ALIGN(req->header.nlmsg_len));
+    rta->rta_type = type;
+    rta->rta_len = (unsigned short)RTA_LENGTH(size);
+    if (size)
+        memcpy(RTA_DATA(rta), data, size);
+    req->header.nlmsg_len = NLMSG_ALIGN(req->header.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+    return rta;
+}
+
+static void end_nest(struct request *req, struct rtattr *nest)
+{
+    nest->rta_len = (unsigned short)((char *)req + req->header.nlmsg_len - (char *)nest);
+}
+
+/* Sends req and waits for its acknowledgement; for a dump, hands every reply to each(). */
+static DWORD transact(int fd, struct request *req, const char *what, void (*each)(const struct nlmsghdr *, void *),
+                      void *context)
+{
+    req->header.nlmsg_seq = __atomic_add_fetch(&next_seq, 1, __ATOMIC_RELAXED);
+    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+    if (sendto(fd, req, req->header.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+        return wt_log_errno(errno, "Failed to send the netlink request to %s", what);
+    static _Thread_local char buffer[32768];
+    for (;;) {
+        ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return wt_log_errno(errno, "Failed to receive the netlink reply to %s", what);
+        }
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buffer; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_seq != req->header.nlmsg_seq)
+                continue;
+            if (h->nlmsg_type == NLMSG_DONE)
+                return ERROR_SUCCESS;
+            if (h->nlmsg_type == NLMSG_ERROR) {
+                const struct nlmsgerr *e = NLMSG_DATA(h);
+                if (!e->error)
+                    return ERROR_SUCCESS;
+                int err = -e->error;
+                DWORD code = err == EEXIST ? ERROR_OBJECT_ALREADY_EXISTS
+                             : err == EADDRNOTAVAIL || err == ENODEV ? ERROR_NOT_FOUND
+                                                                     : wt_win32_from_errno(err);
+                char detail[160];
+                snprintf(detail, sizeof(detail), "%s, errno %d", strerror(err), err);
+                wt_log_error(code, "Failed to %s (%s)", what, detail);
+                return code;
+            }
+            if (each)
+                each(h, context);
+        }
+    }
+}
+
+static void init_link_request(struct request *req, unsigned short type, unsigned short flags, unsigned ifindex)
+{
+    memset(req, 0, sizeof(*req));
+    req->header.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+    req->header.nlmsg_type = type;
+    req->header.nlmsg_flags = NLM_F_REQUEST | flags;
+    req->link.ifi_family = AF_UNSPEC;
+    req->link.ifi_index = (int)ifindex;
+}
+
+DWORD wt_nl_set_link(int fd, unsigned ifindex, DWORD mtu, int up)
+{
+    struct request req;
+    init_link_request(&req, RTM_NEWLINK, NLM_F_ACK, ifindex);
+    if (up >= 0) {
+        req.link.ifi_change = IFF_UP;
+        req.link.ifi_flags = up ? IFF_UP : 0;
+    }
+    if (mtu) {
+        uint32_t value = mtu;
+        add_attribute(&req, IFLA_MTU, &value, sizeof(value));
+    }
+    char what[64];
+    snprintf(what, sizeof(what), "configure interface %u", ifindex);
+    return transact(fd, &req, what, NULL, NULL);
+}
+
+DWORD wt_nl_disable_ipv6_autoconf(int fd, unsigned ifindex)
+{
+    struct request req;
+    init_link_request(&req, RTM_NEWLINK, NLM_F_ACK, ifindex);
+    struct rtattr *spec = add_attribute(&req, IFLA_AF_SPEC, NULL, 0);
+    struct rtattr *inet6 = add_attribute(&req, AF_INET6, NULL, 0);
+    uint8_t mode = IN6_ADDR_GEN_MODE_NONE;
+    add_attribute(&req, IFLA_INET6_ADDR_GEN_MODE, &mode, sizeof(mode));
+    end_nest(&req, inet6);
+    end_nest(&req, spec);
+    return transact(fd, &req, "turn off IPv6 address autoconfiguration", NULL, NULL);
+}
+
+struct link_state
+{
+    unsigned ifindex;
+    int found;
+    DWORD mtu;
+    BOOL up;
+};
+
+static void read_link(const struct nlmsghdr *h, void *context)
+{
+    struct link_state *state = context;
+    if (h->nlmsg_type != RTM_NEWLINK)
+        return;
+    const struct ifinfomsg *ifi = NLMSG_DATA(h);
+    if ((unsigned)ifi->ifi_index != state->ifindex)
+        return;
+    state->found = 1;
+    state->up = !!(ifi->ifi_flags & IFF_UP);
+    int len = (int)IFLA_PAYLOAD(h);
+    for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+        if (a->rta_type == IFLA_MTU)
+            memcpy(&state->mtu, RTA_DATA(a), sizeof(uint32_t));
+}
+
+DWORD wt_nl_get_link(int fd, unsigned ifindex, DWORD *mtu, BOOL *up)
+{
+    struct request req;
+    init_link_request(&req, RTM_GETLINK, NLM_F_ACK, ifindex); /* the ACK ends the reply */
+    struct link_state state = { .ifindex = ifindex };
+    DWORD err = transact(fd, &req, "read the interface", read_link, &state);
+    if (err)
+        return err;
+    if (!state.found)
+        return wt_log_error(ERROR_DEV_NOT_EXIST, "Interface %u is gone", ifindex);
+    if (mtu)
+        *mtu = state.mtu;
+    if (up)
+        *up = state.up;
+    return ERROR_SUCCESS;
+}
+
+static DWORD address_request(int fd, unsigned short type, unsigned ifindex, const WINTUN_ADDRESS *address)
+{
+    struct request req;
+    memset(&req, 0, sizeof(req));
+    req.header.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
+    req.header.nlmsg_type = type;
+    req.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0);
+    req.address.ifa_family = (unsigned char)address->Family;
+    req.address.ifa_prefixlen = address->PrefixLength;
+    req.address.ifa_index = ifindex;
+    req.address.ifa_scope = RT_SCOPE_UNIVERSE;
+    size_t size = address->Family == AF_INET ? 4 : 16;
+    add_attribute(&req, IFA_LOCAL, address->Address, size);
+    add_attribute(&req, IFA_ADDRESS, address->Address, size);
+    if (address->Family == AF_INET6 && type == RTM_NEWADDR) {
+        uint32_t flags = IFA_F_NODAD; /* Wintun's example: DadState preferred */
+        req.address.ifa_flags = IFA_F_NODAD;
+        add_attribute(&req, IFA_FLAGS, &flags, sizeof(flags));
+    }
+    return transact(fd, &req, type == RTM_NEWADDR ? "add the address" : "remove the address", NULL, NULL);
+}
+
+DWORD wt_nl_add_address(int fd, unsigned ifindex, const WINTUN_ADDRESS *address)
+{
+    return address_request(fd, RTM_NEWADDR, ifindex, address);
+}
+
+DWORD wt_nl_delete_address(int fd, unsigned ifindex, const WINTUN_ADDRESS *address)
+{
+    return address_request(fd, RTM_DELADDR, ifindex, address);
+}
+
+struct address_list
+{
+    unsigned ifindex;
+    WINTUN_ADDRESS *addresses;
+    DWORD room, count;
+};
+
+static void read_address(const struct nlmsghdr *h, void *context)
+{
+    struct address_list *list = context;
+    if (h->nlmsg_type != RTM_NEWADDR)
+        return;
+    const struct ifaddrmsg *ifa = NLMSG_DATA(h);
+    if (ifa->ifa_index != list->ifindex || ifa->ifa_scope != RT_SCOPE_UNIVERSE ||
+        (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+        return;
+    const void *local = NULL, *address = NULL;
+    int len = (int)IFA_PAYLOAD(h);
+    for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        if (a->rta_type == IFA_LOCAL)
+            local = RTA_DATA(a);
+        else if (a->rta_type == IFA_ADDRESS)
+            address = RTA_DATA(a);
+    }
+    const void *which = local ? local : address;
+    if (!which)
+        return;
+    if (list->count < list->room) {
+        WINTUN_ADDRESS *out = &list->addresses[list->count];
+        memset(out, 0, sizeof(*out));
+        out->Family = ifa->ifa_family;
+        out->PrefixLength = ifa->ifa_prefixlen;
+        memcpy(out->Address, which, ifa->ifa_family == AF_INET ? 4 : 16);
+    }
+    list->count++;
+}
+
+DWORD wt_nl_get_addresses(int fd, unsigned ifindex, WINTUN_ADDRESS *addresses, DWORD *count)
+{
+    struct request req;
+    memset(&req, 0, sizeof(req));
+    req.header.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
+    req.header.nlmsg_type = RTM_GETADDR;
+    req.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.address.ifa_family = AF_UNSPEC;
+    req.address.ifa_index = ifindex;
+    struct address_list list = { .ifindex = ifindex, .addresses = addresses, .room = *count };
+    DWORD err = transact(fd, &req, "read the addresses", read_address, &list);
+    if (err)
+        return err;
+    *count = list.count;
+    return list.count > list.room ? ERROR_INSUFFICIENT_BUFFER : ERROR_SUCCESS;
+}

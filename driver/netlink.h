@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * rtnetlink, the Linux kernel's own interface configuration API: link state and MTU, addresses.
+ * Every call is one request on the given NETLINK_ROUTE socket (bound in the adapter's network
+ * namespace), acknowledged or answered by the kernel; errors come back as Win32 codes, logged.
+ */
+#ifndef WINTUN_NETLINK_H
+#define WINTUN_NETLINK_H
+
+#include "../csrc/wintun_ext.h"
+
+/* A NETLINK_ROUTE socket in the calling thread's network namespace, or -1 with errno. */
+int wt_nl_open(void);
+
+/* Sets the MTU (if mtu != 0) and the administrative state (up: 1 up, 0 down, -1 unchanged). */
+DWORD wt_nl_set_link(int fd, unsigned ifindex, DWORD mtu, int up);
+DWORD wt_nl_get_link(int fd, unsigned ifindex, DWORD *mtu, BOOL *up);
+/* No automatic IPv6 link-local address: the interface holds what is configured, nothing else. */
+DWORD wt_nl_disable_ipv6_autoconf(int fd, unsigned ifindex);
+/* RTM_NEWADDR (IPv6 with IFA_F_NODAD: usable at once) or RTM_DELADDR. */
+DWORD wt_nl_add_address(int fd, unsigned ifindex, const WINTUN_ADDRESS *address);
+DWORD wt_nl_delete_address(int fd, unsigned ifindex, const WINTUN_ADDRESS *address);
+/* The interface's addresses of global scope, in the kernel's order. As WintunGetAdapterAddresses. */
+DWORD wt_nl_get_addresses(int fd, unsigned ifindex, WINTUN_ADDRESS *addresses, DWORD *count);
+
+#endif

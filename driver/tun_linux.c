@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The kernel backend on Linux: the adapter is a TUN interface (IFF_TUN | IFF_NO_PI: plain IPv4
+ * and IPv6 packets), configured through rtnetlink.
+ *
+ * - OS -> client: a reader thread per session read()s each packet straight into its Send ring
+ *   slot (no intermediate copy), up to a batch, then publishes Tail once and wakes the client if
+ *   it waits. With the ring full, packets are read and dropped (counted), as Wintun drops: the
+ *   kernel's queue keeps draining.
+ * - client -> OS: the driver's receive thread hands packets over, and each is write()n straight
+ *   from its Receive ring slot.
+ * - The interface is created up, as a Wintun adapter is; closing the adapter closes the TUN fd,
+ *   which removes the interface. If it is deleted from outside (ip link del), both rings close:
+ *   the client sees ERROR_HANDLE_EOF.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "netlink.h"
+#include "port.h"
+#include "tun_open.h"
+#include "../csrc/adapter.h"
+#include "../csrc/logger.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+/* Packets read per wake-up before Tail is published. */
+#define READ_BATCH 64
+
+struct wt_kernel
+{
+    struct wt_device *dev;
+    struct wt_tun_handles tun;
+    wt_mutex netlink_lock; /* one request at a time on tun.nl_fd */
+    int stop_fd;           /* eventfd: the reader thread stops */
+    wt_thread reader;
+    int reader_running;
+    int gone; /* the interface was deleted from outside */
+};
+
+/* ---- OS -> client ---- */
+
+static void reader_thread(void *arg)
+{
+    struct wt_kernel *k = arg;
+    wt_driver *driver = &k->dev->driver;
+    static _Thread_local uint8_t scratch[TUN_MAX_IP_PACKET_SIZE];
+    struct pollfd fds[2] = { { .fd = k->tun.tun_fd, .events = POLLIN }, { .fd = k->stop_fd, .events = POLLIN } };
+    for (;;) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            wt_log_errno(errno, "Failed to wait for packets on \"%s\"", k->dev->name_utf8);
+            break;
+        }
+        if (fds[1].revents)
+            break;
+        uint64_t drops = 0;
+        for (int n = 0; n < READ_BATCH; ++n) {
+            DWORD err;
+            uint8_t *slot = wt_send_slot(driver, TUN_MAX_IP_PACKET_SIZE, &err);
+            ssize_t size = read(k->tun.tun_fd, slot ? slot : scratch, TUN_MAX_IP_PACKET_SIZE);
+            if (size < 0) {
+                if (errno == EINTR)
+                    continue;
+                if (errno == EAGAIN)
+                    break;
+                if (errno == EBADFD || errno == EIO) {
+                    wt_log(WINTUN_LOG_WARN, "Interface \"%s\" was removed from outside", k->dev->name_utf8);
+                    __atomic_store_n(&k->gone, 1, __ATOMIC_RELEASE);
+                    wt_send_publish(driver);
+                    wt_driver_port_gone(driver);
+                    return;
+                }
+                wt_log_errno(errno, "Failed to read from \"%s\"", k->dev->name_utf8);
+                WT_STAT_ADD(driver, send_errors, 1);
+                break;
+            }
+            if (slot)
+                wt_send_commit(driver, (uint32_t)size);
+            else
+                ++drops; /* ring full, or no session: dropped like Wintun's NDIS send path */
+        }
+        wt_send_publish(driver);
+        if (drops)
+            WT_STAT_ADD(driver, send_drops, drops);
+    }
+}
+
+static DWORD kernel_session_started(void *port)
+{
+    struct wt_kernel *k = port;
+    uint64_t value;
+    while (read(k->stop_fd, &value, sizeof(value)) > 0) /* a previous session's stop */
+        ;
+    DWORD err = wt_thread_start(&k->reader, reader_thread, k);
+    if (err)
+        return wt_log_error(err, "Failed to start the reader thread of \"%s\"", k->dev->name_utf8);
+    k->reader_running = 1;
+    return ERROR_SUCCESS;
+}
+
+static void kernel_session_ending(void *port)
+{
+    struct wt_kernel *k = port;
+    if (!k->reader_running)
+        return;
+    uint64_t one = 1;
+    if (write(k->stop_fd, &one, sizeof(one)) < 0)
+        wt_log_errno(errno, "Failed to stop the reader thread");
+    wt_thread_join(k->reader);
+    k->reader_running = 0;
+}
+
+/* ---- client -> OS ---- */
+
+static uint32_t kernel_transmit(void *port, const wt_packet *packets, uint32_t count)
+{
+    struct wt_kernel *k = port;
+    wt_driver *driver = &k->dev->driver;
+    uint64_t drops = 0, errors = 0;
+    uint32_t i = 0;
+    for (; i < count; ++i) {
+        ssize_t n;
+        do
+            n = write(k->tun.tun_fd, packets[i].data, packets[i].size);
+        while (n < 0 && errno == EINTR);
+        if (n >= 0)
+            continue;
+        if (errno == EAGAIN || errno == ENOBUFS)
+            break; /* pushed back: the rest stays in the ring */
+        if (errno == EBADFD) {
+            __atomic_store_n(&k->gone, 1, __ATOMIC_RELEASE);
+            drops += count - i;
+            i = count;
+            wt_driver_port_gone(driver);
+            break;
+        }
+        if (errno == EIO) /* the interface is down */
+            ++drops;
+        else
+            ++errors; /* the kernel refused the packet (EINVAL: malformed) */
+    }
+    if (drops)
+        WT_STAT_ADD(driver, receive_drops, drops);
+    if (errors)
+        WT_STAT_ADD(driver, receive_errors, errors);
+    return i;
+}
+
+static const wt_port_ops kernel_port_ops = {
+    .transmit = kernel_transmit,
+    .session_started = kernel_session_started,
+    .session_ending = kernel_session_ending,
+};
+
+/* ---- the interface ---- */
+
+static DWORD kernel_create(struct wt_device *dev)
+{
+    struct wt_kernel *k = calloc(1, sizeof(*k));
+    if (!k)
+        return wt_log_error(ERROR_NOT_ENOUGH_MEMORY, "Failed to allocate the adapter");
+    k->dev = dev;
+    k->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (k->stop_fd < 0) {
+        DWORD err = wt_log_errno(errno, "Failed to create an eventfd");
+        free(k);
+        return err;
+    }
+    DWORD err = wt_tun_create(dev->name_utf8, dev->netns, &k->tun);
+    if (err) {
+        close(k->stop_fd);
+        free(k);
+        return err;
+    }
+    wt_mutex_init(&k->netlink_lock);
+    /* The interface holds what is configured and nothing else (no automatic IPv6 link-local),
+     * and is up, as a Wintun adapter is once created. */
+    if ((err = wt_nl_disable_ipv6_autoconf(k->tun.nl_fd, k->tun.ifindex)) ||
+        (err = wt_nl_set_link(k->tun.nl_fd, k->tun.ifindex, 0, 1))) {
+        wt_tun_close(&k->tun);
+        close(k->stop_fd);
+        wt_mutex_destroy(&k->netlink_lock);
+        free(k);
+        return err;
+    }
+    if (dev->netns && !strcmp(dev->netns, "private"))
+        wt_nl_set_link(k->tun.nl_fd, 1, 0, 1); /* loopback up in a namespace of our own */
+    dev->port = k;
+    dev->driver.ops = &kernel_port_ops;
+    dev->driver.port = k;
+    dev->luid.Info.NetLuidIndex = k->tun.ifindex & 0xFFFFFF;
+    return ERROR_SUCCESS;
+}
+
+static void kernel_remove(struct wt_device *dev)
+{
+    struct wt_kernel *k = dev->port;
+    /* The session is gone already (wt_driver_kill); closing the fd deletes the interface. */
+    if (k->tun.tun_fd >= 0) {
+        close(k->tun.tun_fd);
+        k->tun.tun_fd = -1;
+    }
+}
+
+static void kernel_destroy(struct wt_device *dev)
+{
+    struct wt_kernel *k = dev->port;
+    kernel_remove(dev);
+    wt_tun_close(&k->tun);
+    close(k->stop_fd);
+    wt_mutex_destroy(&k->netlink_lock);
+    free(k);
+    dev->port = NULL;
+}
+
+#define NETLINK_CALL(dev, call)                                                                    \
+    do {                                                                                           \
+        struct wt_kernel *k_ = (dev)->port;                                                        \
+        wt_mutex_lock(&k_->netlink_lock);                                                          \
+        DWORD err_ = call;                                                                         \
+        wt_mutex_unlock(&k_->netlink_lock);                                                        \
+        return err_;                                                                               \
+    } while (0)
+
+static DWORD kernel_set_mtu(struct wt_device *dev, DWORD mtu)
+{
+    NETLINK_CALL(dev, wt_nl_set_link(k_->tun.nl_fd, k_->tun.ifindex, mtu, -1));
+}
+
+static DWORD kernel_get_mtu(struct wt_device *dev, DWORD *mtu)
+{
+    NETLINK_CALL(dev, wt_nl_get_link(k_->tun.nl_fd, k_->tun.ifindex, mtu, NULL));
+}
+
+static DWORD kernel_add_address(struct wt_device *dev, const WINTUN_ADDRESS *address)
+{
+    NETLINK_CALL(dev, wt_nl_add_address(k_->tun.nl_fd, k_->tun.ifindex, address));
+}
+
+static DWORD kernel_delete_address(struct wt_device *dev, const WINTUN_ADDRESS *address)
+{
+    NETLINK_CALL(dev, wt_nl_delete_address(k_->tun.nl_fd, k_->tun.ifindex, address));
+}
+
+static DWORD kernel_get_addresses(struct wt_device *dev, WINTUN_ADDRESS *addresses, DWORD *count)
+{
+    NETLINK_CALL(dev, wt_nl_get_addresses(k_->tun.nl_fd, k_->tun.ifindex, addresses, count));
+}
+
+static DWORD kernel_set_up(struct wt_device *dev, BOOL up)
+{
+    NETLINK_CALL(dev, wt_nl_set_link(k_->tun.nl_fd, k_->tun.ifindex, 0, up ? 1 : 0));
+}
+
+static DWORD kernel_get_up(struct wt_device *dev, BOOL *up)
+{
+    NETLINK_CALL(dev, wt_nl_get_link(k_->tun.nl_fd, k_->tun.ifindex, NULL, up));
+}
+
+const wt_backend_ops wt_kernel_backend = {
+    .name = "kernel",
+    .kind = WINTUN_BACKEND_KERNEL,
+    .create = kernel_create,
+    .remove = kernel_remove,
+    .destroy = kernel_destroy,
+    .set_mtu = kernel_set_mtu,
+    .get_mtu = kernel_get_mtu,
+    .add_address = kernel_add_address,
+    .delete_address = kernel_delete_address,
+    .get_addresses = kernel_get_addresses,
+    .set_up = kernel_set_up,
+    .get_up = kernel_get_up,
+};
+
+int wt_kernel_netns_fds(struct wt_device *dev, int *netns_fd, int *userns_fd)
+{
+    if (dev->ops != &wt_kernel_backend)
+        return 0;
+    struct wt_kernel *k = dev->port;
+    *netns_fd = k->tun.netns_fd;
+    *userns_fd = k->tun.userns_fd;
+    return 1;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Creating a Linux TUN interface, in a network namespace of choice.
+ */
+#ifndef WINTUN_TUN_OPEN_H
+#define WINTUN_TUN_OPEN_H
+
+#include "../csrc/wintun_ext.h"
+
+struct wt_tun_handles
+{
+    int tun_fd;    /* /dev/net/tun attached to the interface: IFF_TUN | IFF_NO_PI, non-blocking */
+    int nl_fd;     /* NETLINK_ROUTE socket in the interface's namespace */
+    int netns_fd;  /* the namespace, or -1 for the caller's own */
+    int userns_fd; /* the private user namespace owning it, or -1 */
+    unsigned ifindex;
+};
+
+/* Creates the interface `name` (at most 15 bytes; never an existing one: IFF_TUN_EXCL) in:
+ * NULL or "" the calling thread's network namespace; "private" a new user and network namespace
+ * of its own (no privilege needed where the kernel allows unprivileged user namespaces); a path
+ * such as /proc/PID/ns/net or /var/run/netns/NAME; or a bare NAME under /var/run/netns.
+ * Returns a Win32 code, logged with the reason: ERROR_ACCESS_DENIED (no CAP_NET_ADMIN),
+ * ERROR_ALREADY_EXISTS (the name is taken), ERROR_FILE_NOT_FOUND (no /dev/net/tun or no such
+ * namespace), ERROR_NOT_SUPPORTED (user namespaces not allowed). */
+DWORD wt_tun_create(const char *name, const char *netns, struct wt_tun_handles *out);
+void wt_tun_close(struct wt_tun_handles *handles);
+
+/* Whether name is one Linux accepts for an interface (dev_valid_name). */
+int wt_tun_name_valid(const char *name);
+
+#endif
