@@ -2,58 +2,16 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
-import struct
 import sys
 import time
 from typing import List, Optional, Tuple
 
 import wintun
+from wintun.packets import describe, echo_request_v4, echo_request_v6
 
 DEMO_V4 = ("10.6.7.7/24", "10.6.7.8")
 DEMO_V6 = ("fd00:6:7::7/64", "fd00:6:7::8")
-
-
-def checksum(data: bytes, initial: int = 0) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = initial + sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def echo_request_v4(src: str, dst: str, seq: int, payload: bytes = b"wintun demo") -> bytes:
-    icmp = struct.pack("!BBHHH", 8, 0, 0, 0x5754, seq) + payload
-    icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
-    header = struct.pack(
-        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), seq, 0, 64, 1, 0,
-        ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed,
-    )
-    header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
-    return header + icmp
-
-
-def echo_request_v6(src: str, dst: str, seq: int, payload: bytes = b"wintun demo") -> bytes:
-    s, d = ipaddress.IPv6Address(src).packed, ipaddress.IPv6Address(dst).packed
-    icmp = struct.pack("!BBHHH", 128, 0, 0, 0x5754, seq) + payload
-    pseudo = s + d + struct.pack("!IxxxB", len(icmp), 58)
-    icmp = icmp[:2] + struct.pack("!H", checksum(pseudo + icmp)) + icmp[4:]
-    return struct.pack("!IHBB", 6 << 28, len(icmp), 58, 64) + s + d + icmp
-
-
-def describe(packet: bytes) -> str:
-    version = packet[0] >> 4
-    if version == 4 and len(packet) >= 20:
-        src, dst = ipaddress.IPv4Address(packet[12:16]), ipaddress.IPv4Address(packet[16:20])
-        kind = {0: "ICMP echo reply", 8: "ICMP echo request"}.get(packet[20], "ICMP") if packet[9] == 1 else f"proto {packet[9]}"
-        return f"IPv4 {kind} {src} -> {dst}, {len(packet)} bytes"
-    if version == 6 and len(packet) >= 40:
-        src, dst = ipaddress.IPv6Address(packet[8:24]), ipaddress.IPv6Address(packet[24:40])
-        kind = {129: "ICMPv6 echo reply", 128: "ICMPv6 echo request"}.get(packet[40], "ICMPv6") if packet[6] == 58 else f"next header {packet[6]}"
-        return f"IPv6 {kind} {src} -> {dst}, {len(packet)} bytes"
-    return f"not IP, {len(packet)} bytes"
 
 
 def probe_backends() -> List[Tuple[str, Optional[str]]]:
@@ -61,7 +19,7 @@ def probe_backends() -> List[Tuple[str, Optional[str]]]:
     results = []
     for backend in ("kernel", "emulated"):
         try:
-            tun = wintun.TunDevice(f"wtprobe{os.getpid() % 100000}", "Probe", backend=backend)
+            tun = wintun.TunDevice(f"wtprobe{os.getpid() % 10000}", "Probe", backend=backend)
         except wintun.WintunError as error:
             results.append((backend, str(error)))
             continue
@@ -78,19 +36,31 @@ def cmd_info(args: argparse.Namespace) -> int:
     print("backends:")
     for backend, reason in probe_backends():
         print(f"  {backend:9} {'available' if reason is None else 'unavailable: ' + reason}")
+    try:
+        wintun.TunDevice(f"wtprobe{os.getpid() % 10000}", "Probe", backend="kernel", netns="private").close()
+        print("  kernel in a private network namespace (netns='private'): available")
+    except wintun.WintunError as error:
+        print(f"  kernel in a private network namespace (netns='private'): unavailable: {error}")
     default = os.environ.get("WINTUN_BACKEND") or "auto"
     print(f"backend='auto' means: {default if default != 'auto' else 'kernel'} (WINTUN_BACKEND={os.environ.get('WINTUN_BACKEND', '')!r})")
     return 0
 
 
 def open_demo_adapter(backend: str) -> wintun.TunDevice:
+    """The demo's adapter. A kernel one goes into a private network namespace of its own, so that
+    the demo changes nothing on the machine's own network."""
     name = f"wtdemo{os.getpid() % 10000}"
-    if backend != "auto":
-        return wintun.TunDevice(name, "Demo", 0x100000, backend=backend)
+    if backend == "emulated":
+        return wintun.TunDevice(name, "Demo", 0x100000, backend="emulated")
     try:
-        return wintun.TunDevice(name, "Demo", 0x100000, backend="kernel")
+        tun = wintun.TunDevice(name, "Demo", 0x100000, backend="kernel", netns="private")
+        print("A kernel TUN interface, in a private network namespace of its own.")
+        return tun
     except wintun.WintunError as error:
-        print(f"The kernel backend is not available ({error.strerror.split(':')[0]}): this demo uses the emulated backend.")
+        if backend == "kernel":
+            raise
+        print(f"The kernel backend is not available here ({error.strerror}).")
+        print("This demo uses the emulated backend.")
         return wintun.TunDevice(name, "Demo", 0x100000, backend="emulated")
 
 
@@ -166,7 +136,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands.add_parser("info", help="version, and which backends work here and why not").set_defaults(run=cmd_info)
     demo = commands.add_parser("demo", help="create an adapter, push traffic through it, print what happens")
     demo.add_argument("--backend", choices=("auto", "kernel", "emulated"), default="auto",
-                      help="auto: the kernel where permitted, else (and saying so) the emulated backend")
+                      help="auto: the kernel (in a private network namespace) where permitted, else (and saying "
+                           "so) the emulated backend")
     demo.add_argument("--count", type=int, default=3, help="echo requests per IP version (default 3)")
     demo.add_argument("--pair-packets", type=int, default=200000,
                       help="packets pushed through an emulated pair afterwards (0: skip)")

@@ -1,7 +1,7 @@
 """Packet builders shared by the Python tests."""
 import struct
 
-from wintun.__main__ import echo_request_v4, echo_request_v6  # noqa: F401  (re-exported)
+from wintun.packets import echo_reply, echo_request_v4, echo_request_v6  # noqa: F401  (re-exported)
 
 
 def ipv4(size: int = 64, seq: int = 0, proto: int = 17) -> bytes:

@@ -1,14 +1,26 @@
 """python -m wintun info / demo."""
+import os
+import shutil
 import subprocess
+
+import pytest
 import sys
 
+from netns import Netns
 
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "wintun", *args], capture_output=True, text=True, timeout=120)
+
+def run(*args, prefix=()):
+    return subprocess.run([*prefix, sys.executable, "-m", "wintun", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_info():
-    result = run("info")
+    # info probes the kernel backend by creating an interface: in a namespace of the test's own.
+    if os.geteuid() == 0 and shutil.which("ip"):
+        with Netns("cli") as ns:
+            result = run("info", prefix=ns.command())
+        assert "kernel    available" in result.stdout
+    else:
+        result = run("info")
     assert result.returncode == 0, result.stderr
     assert "wintun " in result.stdout
     assert "driver half: Wintun protocol 0.14" in result.stdout
@@ -23,6 +35,14 @@ def test_demo_on_the_emulated_backend():
     assert "received IPv6 ICMPv6 echo reply fd00:6:7::7 -> fd00:6:7::8" in result.stdout
     assert "4 of 4 echo requests answered" in result.stdout
     assert "Pair: 5000 packets" in result.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/net/tun"), reason="the kernel demo needs root here")
+def test_demo_on_the_kernel_backend_in_a_private_namespace():
+    result = run("demo", "--count", "1", "--pair-packets", "0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "backend kernel" in result.stdout and "private network namespace" in result.stdout
+    assert "2 of 2 echo requests answered" in result.stdout
 
 
 def test_bad_arguments():
