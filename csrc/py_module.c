@@ -63,6 +63,7 @@ static PyObject *bench_buffer(PyObject *module, PyObject *arg)
 }
 
 #ifndef _WIN32
+#include "platform.h"
 #include <errno.h>
 #include <sched.h>
 /* setns(2) for run_in_netns (os.setns is Python 3.12+). */
@@ -78,9 +79,67 @@ static PyObject *py_setns(PyObject *module, PyObject *args)
 }
 #endif
 
+#ifndef _WIN32
+/* For the benchmarks: a plain C loop of read() / write() on a raw TUN fd, GIL released, to compare
+ * the Python paths against. Returns (packets, seconds). */
+#include <poll.h>
+#include <unistd.h>
+static PyObject *bench_read_fd(PyObject *module, PyObject *args)
+{
+    (void)module;
+    int fd;
+    Py_ssize_t count;
+    if (!PyArg_ParseTuple(args, "in:_bench_read_fd", &fd, &count))
+        return NULL;
+    static char buffer[0x10000];
+    Py_ssize_t done = 0;
+    uint64_t start = wt_monotonic_ns(), idle_since = 0;
+    Py_BEGIN_ALLOW_THREADS
+    while (done < count) {
+        if (read(fd, buffer, sizeof(buffer)) >= 0) {
+            ++done;
+            idle_since = 0;
+            continue;
+        }
+        if (errno != EAGAIN && errno != EINTR)
+            break;
+        uint64_t now = wt_monotonic_ns();
+        if (!idle_since)
+            idle_since = now;
+        else if (now - idle_since > 500000000ULL)
+            break; /* nothing for 0.5 s: the rest was dropped */
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        poll(&p, 1, 100);
+    }
+    Py_END_ALLOW_THREADS
+    return Py_BuildValue("(nd)", done, (double)(wt_monotonic_ns() - start) / 1e9);
+}
+
+static PyObject *bench_write_fd(PyObject *module, PyObject *args)
+{
+    (void)module;
+    int fd;
+    Py_buffer packet;
+    Py_ssize_t count;
+    if (!PyArg_ParseTuple(args, "iy*n:_bench_write_fd", &fd, &packet, &count))
+        return NULL;
+    Py_ssize_t done = 0;
+    uint64_t start = wt_monotonic_ns();
+    Py_BEGIN_ALLOW_THREADS
+    for (; done < count; ++done)
+        if (write(fd, packet.buf, (size_t)packet.len) < 0 && errno != EAGAIN)
+            break;
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&packet);
+    return Py_BuildValue("(nd)", done, (double)(wt_monotonic_ns() - start) / 1e9);
+}
+#endif
+
 static PyMethodDef module_methods[] = {
 #ifndef _WIN32
     { "_setns", py_setns, METH_VARARGS, NULL },
+    { "_bench_read_fd", bench_read_fd, METH_VARARGS, NULL },
+    { "_bench_write_fd", bench_write_fd, METH_VARARGS, NULL },
 #endif
     { "set_logger", set_logger, METH_O,
       "set_logger(callback)\n--\n\nCall callback(level, timestamp, message) for each log line, from any thread;\n"

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 /* Packets read per wake-up before Tail is published. */
-#define READ_BATCH 64
+#define READ_BATCH 128
 
 struct wt_kernel
 {
