@@ -99,6 +99,7 @@ demo: setup
 bench: $(BUILD)/bench_pair python
 	$(BUILD)/bench_pair --repeat 5
 	$(PYTHON) bench/bench_python.py --repeat 5
+	@if [ "$$(id -u)" = 0 ]; then $(PYTHON) bench/bench_kernel.py --repeat 3; else echo "bench_kernel.py needs root: skipped"; fi
 
 clean:
 	rm -rf $(BUILD) wintun/_wintun*.so
