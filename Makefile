@@ -17,8 +17,7 @@ CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/spinlock.c csrc/logger
             driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c \
             driver/netlink.c driver/tun_open.c driver/tun_linux.c
 WIN_SRC := csrc/platform_win32.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
-           driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c \
-            driver/netlink.c driver/tun_open.c driver/tun_linux.c
+           driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
 HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
 
 UNIT_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz test_kernel
