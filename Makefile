@@ -13,10 +13,10 @@ CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototyp
 CFLAGS ?= -O2 -g
 LDLIBS := -lpthread
 
-CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
+CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/errno_map.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
             driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c \
             driver/netlink.c driver/tun_open.c driver/tun_linux.c
-WIN_SRC := csrc/platform_win32.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
+WIN_SRC := csrc/platform_win32.c csrc/errno_map.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
            driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
 HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
 

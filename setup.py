@@ -9,6 +9,7 @@ import sys
 from setuptools import Extension, setup
 
 CORE = [
+    "csrc/errno_map.c",
     "csrc/spinlock.c",
     "csrc/logger.c",
     "csrc/adapter.c",

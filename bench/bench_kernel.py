@@ -16,13 +16,11 @@ Targets (issue 4): read and write >= 85 % of C, >= 1.2x os.read, >= 1.1x os.writ
 """
 import argparse
 import fcntl
-import json
 import os
 import select
 import socket
 import statistics
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -31,7 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
 import wintun  # noqa: E402
-from netns import Netns, veth  # noqa: E402
+from netns import Netns, tunnel_iperf3  # noqa: E402
 from wintun import _wintun  # noqa: E402
 from wintun.packets import checksum, echo_request_v4  # noqa: E402
 
@@ -162,32 +160,8 @@ def write_benchmark(ns: Netns, size: int, count: int):
 
 
 def tunnel_benchmark(seconds: float):
-    results = {}
-    for script in ("tunnel.py", "tunnel_raw.py"):
-        with Netns("a") as a, Netns("b") as b:
-            veth(a, b, "10.99.0.1/24", "10.99.0.2/24")
-            path = os.path.join(ROOT, "examples", script)
-            env = dict(os.environ, PYTHONPATH=ROOT)
-            ends = [
-                b.popen(sys.executable, path, "--listen", "10.99.0.2:5555", "--addr", "fd00:77::2/64",
-                        stdout=subprocess.PIPE, text=True, env=env),
-                a.popen(sys.executable, path, "--connect", "10.99.0.2:5555", "--addr", "fd00:77::1/64",
-                        stdout=subprocess.PIPE, text=True, env=env),
-            ]
-            try:
-                for end in ends:
-                    end.stdout.readline()
-                server = b.popen("iperf3", "-s", "-1", "-B", "fd00:77::2", stdout=subprocess.DEVNULL)
-                time.sleep(0.5)
-                client = a.run("iperf3", "-c", "fd00:77::2", "-t", str(seconds), "-J", check=False, timeout=120)
-                report = json.loads(client.stdout)
-                results[script] = report["end"]["sum_received"]["bits_per_second"] / 1e9
-                server.wait(10)
-            finally:
-                for end in ends:
-                    end.terminate()
-                    end.wait(10)
-    return results
+    return {script: tunnel_iperf3(ROOT, script, seconds)["end"]["sum_received"]["bits_per_second"] / 1e9
+            for script in ("tunnel.py", "tunnel_raw.py")}
 
 
 def main():

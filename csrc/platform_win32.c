@@ -93,27 +93,6 @@ void wt_ring_free(void *p, size_t size)
 
 void wt_event_wake_all(HANDLE event) { SetEvent(event); }
 
-DWORD wt_win32_from_errno(int err)
-{
-    switch (err) {
-    case 0:
-        return ERROR_SUCCESS;
-    case EPERM:
-    case EACCES:
-        return ERROR_ACCESS_DENIED;
-    case ENOENT:
-        return ERROR_FILE_NOT_FOUND;
-    case ENOMEM:
-        return ERROR_NOT_ENOUGH_MEMORY;
-    case EINVAL:
-        return ERROR_INVALID_PARAMETER;
-    case EEXIST:
-        return ERROR_ALREADY_EXISTS;
-    default:
-        return ERROR_GEN_FAILURE;
-    }
-}
-
 void wt_error_text(DWORD code, char *buf, size_t size)
 {
     if (!size)

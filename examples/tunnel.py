@@ -18,69 +18,37 @@ style), the baseline of bench/bench_kernel.py.
 import argparse
 import asyncio
 import os
-import signal
-import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import wintun  # noqa: E402
-
-HEADER = struct.Struct("!H")
+from tunnel_link import frame, open_link, read_frame, run_directions  # noqa: E402
 
 
 async def adapter_to_tcp(tun: wintun.TunDevice, writer: asyncio.StreamWriter) -> None:
     while True:
-        for packet in await tun.async_read_batch():
-            writer.write(HEADER.pack(len(packet)) + packet)  # one frame per packet
+        for packet in await tun.async_read_batch():  # add_reader on the read event: no thread
+            writer.write(frame(packet))  # one frame per packet, drained one at a time
             await writer.drain()
 
 
 async def tcp_to_adapter(tun: wintun.TunDevice, reader: asyncio.StreamReader) -> None:
-    dropped = 0
     while True:
-        (size,) = HEADER.unpack(await reader.readexactly(HEADER.size))
-        packet = await reader.readexactly(size)
+        packet = await read_frame(reader)
         try:
-            tun.write(packet)
+            tun.write(packet)  # never blocks the loop
         except wintun.RingFullError:
-            dropped += 1  # the ring is full: dropped, as a NIC would; TCP inside retransmits
+            pass  # dropped (counted in tun.stats), as a NIC would; TCP inside retransmits
 
 
 async def run(args: argparse.Namespace) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     with wintun.TunDevice(args.name, "Tunnel", args.ring, backend=args.backend) as tun:
         tun.mtu = args.mtu
         tun.addr = args.addr
         tun.up()
-        if args.listen:
-            host, port = args.listen.rsplit(":", 1)
-            connected: asyncio.Future = loop.create_future()
-            server = await asyncio.start_server(
-                lambda r, w: connected.done() or connected.set_result((r, w)), host, int(port))
-            print(f"ready: {tun.name} {tun.addr}, listening on {args.listen}", flush=True)
-            reader, writer = await connected
-            server.close()
-        else:
-            host, port = args.connect.rsplit(":", 1)
-            for _ in range(100):
-                try:
-                    reader, writer = await asyncio.open_connection(host, int(port))
-                    break
-                except OSError:
-                    await asyncio.sleep(0.1)
-            else:
-                raise SystemExit(f"cannot connect to {args.connect}")
-            print(f"ready: {tun.name} {tun.addr}, connected to {args.connect}", flush=True)
-        tasks = [asyncio.ensure_future(adapter_to_tcp(tun, writer)), asyncio.ensure_future(tcp_to_adapter(tun, reader))]
-        waiter = asyncio.ensure_future(stop.wait())
-        await asyncio.wait(tasks + [waiter], return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks + [waiter]:
-            task.cancel()
-        await asyncio.gather(*tasks, waiter, return_exceptions=True)
-        writer.close()
+        print(f"adapter: {tun.name} {tun.addr}", flush=True)
+        reader, writer = await open_link(args.listen, args.connect)
+        await run_directions(writer, lambda: adapter_to_tcp(tun, writer), lambda: tcp_to_adapter(tun, reader))
         print(f"done: {tun.stats}", flush=True)
 
 

@@ -10,12 +10,13 @@ import argparse
 import asyncio
 import fcntl
 import os
-import signal
 import struct
 import subprocess
 import sys
 
-HEADER = struct.Struct("!H")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tunnel_link import frame, open_link, read_frame, run_directions  # noqa: E402
+
 TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
 
 
@@ -29,7 +30,7 @@ async def adapter_to_tcp(fd: int, writer: asyncio.StreamWriter) -> None:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
 
-    def drain() -> None:
+    def drain() -> None:  # pymobiledevice3's Linux pattern: add_reader, os.read until EAGAIN
         while True:
             try:
                 queue.put_nowait(os.read(fd, 65535))
@@ -39,8 +40,7 @@ async def adapter_to_tcp(fd: int, writer: asyncio.StreamWriter) -> None:
     loop.add_reader(fd, drain)
     try:
         while True:
-            packet = await queue.get()
-            writer.write(HEADER.pack(len(packet)) + packet)
+            writer.write(frame(await queue.get()))
             await writer.drain()
     finally:
         loop.remove_reader(fd)
@@ -48,8 +48,7 @@ async def adapter_to_tcp(fd: int, writer: asyncio.StreamWriter) -> None:
 
 async def tcp_to_adapter(fd: int, reader: asyncio.StreamReader) -> None:
     while True:
-        (size,) = HEADER.unpack(await reader.readexactly(HEADER.size))
-        packet = await reader.readexactly(size)
+        packet = await read_frame(reader)
         try:
             os.write(fd, packet)
         except BlockingIOError:
@@ -57,40 +56,13 @@ async def tcp_to_adapter(fd: int, reader: asyncio.StreamReader) -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     fd = open_tun(args.name)
-    subprocess.run(["ip", "link", "set", args.name, "mtu", str(args.mtu), "up"], check=True)
-    subprocess.run(["ip", "addr", "add", args.addr, "dev", args.name, "nodad"], check=True)
     try:
-        if args.listen:
-            host, port = args.listen.rsplit(":", 1)
-            connected: asyncio.Future = loop.create_future()
-            server = await asyncio.start_server(
-                lambda r, w: connected.done() or connected.set_result((r, w)), host, int(port))
-            print(f"ready: {args.name} {args.addr}, listening on {args.listen}", flush=True)
-            reader, writer = await connected
-            server.close()
-        else:
-            host, port = args.connect.rsplit(":", 1)
-            for _ in range(100):
-                try:
-                    reader, writer = await asyncio.open_connection(host, int(port))
-                    break
-                except OSError:
-                    await asyncio.sleep(0.1)
-            else:
-                raise SystemExit(f"cannot connect to {args.connect}")
-            print(f"ready: {args.name} {args.addr}, connected to {args.connect}", flush=True)
-        tasks = [asyncio.ensure_future(adapter_to_tcp(fd, writer)), asyncio.ensure_future(tcp_to_adapter(fd, reader))]
-        waiter = asyncio.ensure_future(stop.wait())
-        await asyncio.wait(tasks + [waiter], return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks + [waiter]:
-            task.cancel()
-        await asyncio.gather(*tasks, waiter, return_exceptions=True)
-        writer.close()
+        subprocess.run(["ip", "link", "set", args.name, "mtu", str(args.mtu), "up"], check=True)
+        subprocess.run(["ip", "addr", "add", args.addr, "dev", args.name, "nodad"], check=True)
+        print(f"adapter: {args.name} {args.addr}", flush=True)
+        reader, writer = await open_link(args.listen, args.connect)
+        await run_directions(writer, lambda: adapter_to_tcp(fd, writer), lambda: tcp_to_adapter(fd, reader))
         print("done", flush=True)
     finally:
         os.close(fd)

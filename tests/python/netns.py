@@ -41,3 +41,39 @@ def veth(a: Netns, b: Netns, addr_a: str, addr_b: str) -> None:
     b.run("ip", "addr", "add", addr_b, "dev", end_b)
     a.run("ip", "link", "set", end_a, "up")
     b.run("ip", "link", "set", end_b, "up")
+
+
+def tunnel_iperf3(root: str, script: str, seconds: float) -> dict:
+    """Runs examples/<script> between two new namespaces joined by a veth, carries an iperf3 TCP
+    stream through it (fd00:77::1 -> fd00:77::2) and returns iperf3's JSON report."""
+    import json
+    import sys
+    import time
+
+    with Netns("a") as a, Netns("b") as b:
+        veth(a, b, "10.99.0.1/24", "10.99.0.2/24")
+        path = os.path.join(root, "examples", script)
+        env = dict(os.environ, PYTHONPATH=root)
+        ends = [
+            b.popen(sys.executable, path, "--listen", "10.99.0.2:5555", "--addr", "fd00:77::2/64",
+                    stdout=subprocess.PIPE, text=True, env=env),
+            a.popen(sys.executable, path, "--connect", "10.99.0.2:5555", "--addr", "fd00:77::1/64",
+                    stdout=subprocess.PIPE, text=True, env=env),
+        ]
+        try:
+            for end in ends:
+                for line in end.stdout:
+                    if line.startswith("ready"):
+                        break
+                else:
+                    raise RuntimeError(f"{script} did not start")
+            server = b.popen("iperf3", "-s", "-1", "-B", "fd00:77::2", stdout=subprocess.DEVNULL)
+            time.sleep(0.5)
+            client = a.run("iperf3", "-c", "fd00:77::2", "-t", str(seconds), "-J", check=False,
+                           timeout=seconds + 60)
+            server.wait(10)
+            return json.loads(client.stdout)
+        finally:
+            for end in ends:
+                end.terminate()
+                end.wait(10)

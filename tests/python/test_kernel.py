@@ -11,7 +11,7 @@ import time
 import pytest
 
 import wintun
-from netns import Netns, veth
+from netns import Netns, tunnel_iperf3
 from wintun.packets import echo_reply
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -221,27 +221,6 @@ def test_private_namespace_without_privileges(tmp_path):
 @pytest.mark.skipif(not shutil.which("iperf3"), reason="needs iperf3")
 @pytest.mark.parametrize("script", ["tunnel.py", "tunnel_raw.py"])
 def test_tunnel_carries_iperf3(script):
-    with Netns("a") as a, Netns("b") as b:
-        veth(a, b, "10.99.0.1/24", "10.99.0.2/24")
-        path = os.path.join(ROOT, "examples", script)
-        env = dict(os.environ, PYTHONPATH=ROOT)
-        ends = [
-            b.popen(sys.executable, path, "--listen", "10.99.0.2:5555", "--addr", "fd00:77::2/64",
-                    stdout=subprocess.PIPE, text=True, env=env),
-            a.popen(sys.executable, path, "--connect", "10.99.0.2:5555", "--addr", "fd00:77::1/64",
-                    stdout=subprocess.PIPE, text=True, env=env),
-        ]
-        try:
-            for end in ends:
-                assert end.stdout.readline().startswith("ready"), "the tunnel end did not start"
-            server = b.popen("iperf3", "-s", "-1", "-B", "fd00:77::2", stdout=subprocess.DEVNULL)
-            time.sleep(0.5)
-            client = a.run("iperf3", "-c", "fd00:77::2", "-t", "3", "-J", check=False, timeout=60)
-            report = json.loads(client.stdout)
-            assert "error" not in report, report.get("error")
-            assert report["end"]["sum_received"]["bytes"] > 0
-            server.wait(10)
-        finally:
-            for end in ends:
-                end.terminate()
-                end.wait(10)
+    report = tunnel_iperf3(ROOT, script, 3)
+    assert "error" not in report, report.get("error")
+    assert report["end"]["sum_received"]["bytes"] > 0
