@@ -1,7 +1,7 @@
 # wintun: the C library, the Python package, their tests, examples and benchmarks.
 #   make            build/libwintun.so, the example, the benchmark and the Python extension in place
 #   make test       everything the CI runs: set-up, C tests (plain, ASan+UBSan, TSan), mingw check,
-#                   Python tests
+#                   the C tests built for Windows and run under Wine, Python tests
 #   make demo       the README's demo: examples/example.c, then python -m wintun demo
 #   make bench      the benchmarks
 
@@ -23,7 +23,7 @@ HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
 UNIT_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz test_kernel
 STRESS_TESTS := test_stress
 
-.PHONY: all lib python test test-c test-asan test-tsan test-python check-mingw demo bench setup clean
+.PHONY: all lib python test test-c test-asan test-tsan test-python check-mingw windows test-windows demo bench setup clean
 
 all: lib $(BUILD)/example $(BUILD)/bench_pair python
 
@@ -81,6 +81,36 @@ check-mingw:
 	  -DWINTUN_BUILDING_DLL -shared -o $(BUILD)/mingw/wintun-core.dll $(WIN_SRC) -lbcrypt -lws2_32
 	@echo "mingw-w64 build of the core: OK"
 
+# Windows, cross-built with mingw-w64 (x86_64) and run under Wine:
+#   wintun-portable.dll   the C library (the 14 functions and the extensions)
+#   wintun-standin.dll    the same, emulated by default: a stand-in for wintun.dll to test loaders
+#                         (never named wintun.dll: that name belongs to the official signed build)
+#   test_*.exe            the C tests that do not depend on Linux
+WIN_CC := x86_64-w64-mingw32-gcc
+WIN_DIR := $(BUILD)/windows
+WIN_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -Icsrc -Idriver
+WIN_LIBS := -lbcrypt -lws2_32
+WIN_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_fuzz test_stress
+
+windows: $(WIN_DIR)/wintun-portable.dll $(WIN_DIR)/wintun-standin.dll $(addprefix $(WIN_DIR)/,$(addsuffix .exe,$(WIN_TESTS)))
+
+$(WIN_DIR)/wintun-portable.dll: $(WIN_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(WIN_CC) $(WIN_CFLAGS) -DWINTUN_BUILDING_DLL -shared -static-libgcc -o $@ $(WIN_SRC) $(WIN_LIBS) \
+	  -Wl,--out-implib,$(WIN_DIR)/libwintun-portable.dll.a
+
+$(WIN_DIR)/wintun-standin.dll: $(WIN_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(WIN_CC) $(WIN_CFLAGS) -DWINTUN_BUILDING_DLL -DWT_DEFAULT_BACKEND=WINTUN_BACKEND_EMULATED -shared \
+	  -static-libgcc -o $@ $(WIN_SRC) $(WIN_LIBS)
+
+$(WIN_DIR)/%.exe: tests/%.c $(WIN_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(WIN_SRC) -static -lpthread $(WIN_LIBS)
+
+test-windows: windows
+	@tests/run_windows_tests.sh $(WIN_DIR) $(WIN_TESTS)
+
 setup:
 	@scripts/setup.sh
 
@@ -88,7 +118,7 @@ test-python: python
 	@tests/run_python_tests.sh $(PYTHON) -q
 
 test: setup
-	$(MAKE) test-c test-asan test-tsan check-mingw test-python
+	$(MAKE) test-c test-asan test-tsan check-mingw test-windows test-python
 
 demo: setup
 	$(MAKE) $(BUILD)/example python

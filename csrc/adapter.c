@@ -62,10 +62,18 @@ static struct wt_device *find_device(const WCHAR *name)
     return NULL;
 }
 
+/* What an unset WINTUN_BACKEND means: the kernel, except in the stand-in DLL used to test
+ * loaders of wintun.dll, which has no kernel driver behind it. */
+#ifndef WT_DEFAULT_BACKEND
+#define WT_DEFAULT_BACKEND WINTUN_BACKEND_KERNEL
+#endif
+
 static WINTUN_BACKEND backend_from_environment(void)
 {
     const char *value = getenv("WINTUN_BACKEND");
-    if (!value || !*value || !strcmp(value, "kernel"))
+    if (!value || !*value)
+        return WT_DEFAULT_BACKEND;
+    if (!strcmp(value, "kernel"))
         return WINTUN_BACKEND_KERNEL;
     if (!strcmp(value, "emulated"))
         return WINTUN_BACKEND_EMULATED;

@@ -68,11 +68,9 @@ static void emit(WINTUN_LOGGER_LEVEL level, const char *text)
     WINTUN_LOGGER_CALLBACK cb = __atomic_load_n(&logger, __ATOMIC_ACQUIRE);
     if (cb == nop_logger)
         return;
-    DWORD saved = GetLastError();
     WCHAR wide[WT_LOG_MAX_CHARS];
     utf8_to_wide(text, wide, WT_LOG_MAX_CHARS);
     cb(level, wt_filetime_now(), wide);
-    SetLastError(saved);
 }
 
 /* Formats into buf; on truncation the message ends with "…" as Wintun's does. */
@@ -96,14 +94,18 @@ static void formatf(char *buf, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Every entry point keeps the caller's last error: the system's message lookup and the callback
+ * may both change it. */
 void wt_log(WINTUN_LOGGER_LEVEL level, const char *fmt, ...)
 {
+    DWORD saved = GetLastError();
     char buf[WT_LOG_MAX_CHARS];
     va_list ap;
     va_start(ap, fmt);
     format(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     emit(level, buf);
+    SetLastError(saved);
 }
 
 static void log_with_code(DWORD error, const char *detail, const char *fmt, va_list ap)
@@ -122,15 +124,18 @@ static void log_with_code(DWORD error, const char *detail, const char *fmt, va_l
 
 DWORD wt_log_error(DWORD error, const char *fmt, ...)
 {
+    DWORD saved = GetLastError();
     va_list ap;
     va_start(ap, fmt);
     log_with_code(error, NULL, fmt, ap);
     va_end(ap);
+    SetLastError(saved);
     return error;
 }
 
 DWORD wt_log_errno(int err, const char *fmt, ...)
 {
+    DWORD saved = GetLastError();
     char detail[128];
     snprintf(detail, sizeof(detail), "%s, errno %d", strerror(err), err);
     DWORD error = wt_win32_from_errno(err);
@@ -138,5 +143,6 @@ DWORD wt_log_errno(int err, const char *fmt, ...)
     va_start(ap, fmt);
     log_with_code(error, detail, fmt, ap);
     va_end(ap);
+    SetLastError(saved);
     return error;
 }

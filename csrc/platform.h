@@ -93,7 +93,8 @@ void *wt_ring_alloc(size_t size);
 void wt_ring_free(void *p, size_t size);
 
 /* Wakes every thread waiting on the event, now and later, until it is closed: used at teardown
- * so that no reader stays blocked. On Windows it is SetEvent. */
+ * so that no reader stays blocked. On Windows it is SetEvent, which wakes one waiter of an
+ * auto-reset event (Wintun itself wakes none). */
 void wt_event_wake_all(HANDLE event);
 
 /* Win32 error code for an errno value. */

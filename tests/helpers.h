@@ -14,6 +14,19 @@
 
 #include <string.h>
 
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2ipdef.h>
+static inline int setenv(const char *name, const char *value, int overwrite)
+{
+    (void)overwrite;
+    return _putenv_s(name, value);
+}
+static inline int unsetenv(const char *name) { return _putenv_s(name, ""); }
+#else
+#include <sys/socket.h>
+#endif
+
 /* An IPv4/UDP-looking packet of size bytes (>= 28) carrying seq in bytes 24..27. */
 static inline void make_ipv4(uint8_t *p, uint32_t size, uint32_t seq)
 {

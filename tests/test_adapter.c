@@ -5,7 +5,6 @@
 #include "helpers.h"
 #include "../csrc/adapter.h"
 
-#include <sys/socket.h>
 
 static void test_create_open_close(void)
 {
@@ -96,7 +95,7 @@ static void test_names(void)
     CHECK_ERR(WintunCreateAdapterEx(L"x", long_type, NULL, WINTUN_BACKEND_EMULATED), ERROR_BUFFER_OVERFLOW);
     WCHAR bad[] = { L'a', 0xD800, 0 }; /* a lone surrogate is not a name */
     CHECK_ERR(WintunCreateAdapterEx(bad, L"T", NULL, WINTUN_BACKEND_EMULATED), ERROR_INVALID_NAME);
-    WCHAR unicode[] = { 0x00E9, 0x4E2D, 0x1F600, 0 };
+    const WCHAR *unicode = L"\u00E9\u4E2D\U0001F600"; /* a surrogate pair where WCHAR is 16 bits */
     a = WintunCreateAdapterEx(unicode, L"T", NULL, WINTUN_BACKEND_EMULATED);
     CHECK(a != NULL);
     WintunCloseAdapter(a);

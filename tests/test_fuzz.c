@@ -11,7 +11,6 @@
 #include "helpers.h"
 #include "../driver/icmp_echo.h"
 
-#include <sys/socket.h>
 
 static uint64_t rng_state;
 static uint32_t rnd(void)

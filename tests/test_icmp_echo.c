@@ -5,7 +5,6 @@
 #include "helpers.h"
 #include "../driver/icmp_echo.h"
 
-#include <sys/socket.h>
 
 static void test_checksum(void)
 {
