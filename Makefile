@@ -16,7 +16,7 @@ LDLIBS := -lpthread
 CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/errno_map.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
             driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c \
             driver/netlink.c driver/tun_open.c driver/tun_linux.c
-WIN_SRC := csrc/platform_win32.c csrc/errno_map.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
+WIN_SRC := csrc/platform_win32.c csrc/loader_win32.c csrc/errno_map.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
            driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
 HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
 
@@ -90,7 +90,9 @@ WIN_CC := x86_64-w64-mingw32-gcc
 WIN_DIR := $(BUILD)/windows
 WIN_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -Icsrc -Idriver
 WIN_LIBS := -lbcrypt -lws2_32
-WIN_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_fuzz test_stress
+WIN_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_fuzz test_stress \
+             test_loader
+LOADER_SRC := csrc/loader_win32.c csrc/logger.c csrc/platform_win32.c csrc/errno_map.c
 
 windows: $(WIN_DIR)/wintun-portable.dll $(WIN_DIR)/wintun-standin.dll $(addprefix $(WIN_DIR)/,$(addsuffix .exe,$(WIN_TESTS)))
 
@@ -103,6 +105,14 @@ $(WIN_DIR)/wintun-standin.dll: $(WIN_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(WIN_CC) $(WIN_CFLAGS) -DWINTUN_BUILDING_DLL -DWT_DEFAULT_BACKEND=WINTUN_BACKEND_EMULATED -shared \
 	  -static-libgcc -o $@ $(WIN_SRC) $(WIN_LIBS)
+
+# The loader test links the loader only: the rest comes from the DLLs it loads.
+$(WIN_DIR)/test_loader.exe: tests/test_loader.c $(LOADER_SRC) $(HEADERS) $(WIN_DIR)/wintun-standin.dll $(WIN_DIR)/wintun-missing.dll
+	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(LOADER_SRC) -static $(WIN_LIBS)
+
+$(WIN_DIR)/wintun-missing.dll: tests/missing_export.c
+	@mkdir -p $(@D)
+	$(WIN_CC) -shared -o $@ $<
 
 $(WIN_DIR)/%.exe: tests/%.c $(WIN_SRC) $(HEADERS)
 	@mkdir -p $(@D)
