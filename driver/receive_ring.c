@@ -49,16 +49,26 @@ static uint32_t wait_for_tail(wt_driver *driver, TUN_RING *ring, uint32_t head)
     }
 }
 
-/* Hands packets[0..count) to the port, waiting while it pushes back. Returns how many it took
- * (fewer only on teardown). */
-static uint32_t transmit_all(wt_driver *driver, const wt_packet *packets, uint32_t count)
+/* Hands packets[0..count) to the port, waiting while it pushes back, and publishes Head as it
+ * goes: the space of a packet the port took is freed at once, not at the end of the batch, so a
+ * slow peer never pins ring space that was already delivered. ends[i] is the offset just past
+ * packets[i]; batch_end (past trailing discards too) is published once all are taken. Returns how
+ * many were taken (fewer only on teardown). */
+static uint32_t transmit_all(wt_driver *driver, TUN_RING *ring, const wt_packet *packets, const uint32_t *ends,
+                             uint32_t count, uint32_t batch_end)
 {
     uint32_t done = 0, idle = 0;
     while (done < count) {
         uint32_t n = driver->ops->transmit(driver->port, packets + done, count - done);
         if (n) {
+            uint64_t bytes = 0;
+            for (uint32_t i = done; i < done + n; ++i)
+                bytes += packets[i].size;
             done += n;
             idle = 0;
+            WT_STAT_ADD(driver, receive_packets, n);
+            WT_STAT_ADD(driver, receive_bytes, bytes);
+            tun_store_release(&ring->Head, done == count ? batch_end : ends[done - 1]);
             continue;
         }
         if (__atomic_load_n(&driver->disconnecting, __ATOMIC_ACQUIRE))
@@ -69,6 +79,8 @@ static uint32_t transmit_all(wt_driver *driver, const wt_packet *packets, uint32
         else
             wt_sleep_us(idle < 256 ? 50 : 1000);
     }
+    if (!count)
+        tun_store_release(&ring->Head, batch_end); /* a batch of discards only */
     return done;
 }
 
@@ -99,7 +111,6 @@ void wt_receive_thread(void *arg)
 
         /* Parse what is there, up to one batch. */
         uint32_t n = 0, discards = 0, offset = head;
-        uint64_t bytes = 0;
         while (end == BATCH_OK && offset != tail && n < WT_RECEIVE_BATCH) {
             uint32_t content = tun_ring_used(offset, tail, capacity);
             if (content < sizeof(TUN_PACKET)) {
@@ -127,23 +138,12 @@ void wt_receive_thread(void *arg)
             }
             packets[n] = (wt_packet){ .data = packet->Data, .size = size };
             ends[n++] = offset;
-            bytes += size;
         }
 
-        uint32_t sent = transmit_all(driver, packets, n);
-        if (sent == n) {
-            head = offset; /* includes trailing discards */
-            WT_STAT_ADD(driver, receive_packets, n);
-            WT_STAT_ADD(driver, receive_bytes, bytes);
-        } else {
-            head = sent ? ends[sent - 1] : head;
-            WT_STAT_ADD(driver, receive_packets, sent);
-            for (uint32_t i = 0; i < sent; ++i)
-                WT_STAT_ADD(driver, receive_bytes, packets[i].size);
-        }
+        uint32_t sent = transmit_all(driver, ring, packets, ends, n, offset);
+        head = sent == n ? offset : sent ? ends[sent - 1] : head;
         if (discards)
             WT_STAT_ADD(driver, receive_discards, discards);
-        tun_store_release(&ring->Head, head);
         if (end == BATCH_BAD_RING) {
             WT_STAT_ADD(driver, receive_errors, 1);
             break;

@@ -112,20 +112,21 @@ static void test_pair_backpressure(void)
     WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"bp-a"), b = emulated_adapter(L"bp-b");
     WintunEmulatedConnect(a, b);
     WINTUN_SESSION_HANDLE sa = WintunStartSession(a, 0x20000), sb = WintunStartSession(b, 0x20000);
+    /* Send until nothing more goes for 200 ms: then B's Send ring and A's Receive ring are both
+     * full. Each holds 130 packets of 1000 bytes (1008 bytes of ring each): ring space of packets
+     * already handed to B must not stay pinned in A's ring. */
     uint32_t sent = 0;
-    uint64_t deadline = wt_monotonic_ns() + 5000000000ULL;
-    while (wt_monotonic_ns() < deadline) {
+    uint64_t deadline = wt_monotonic_ns() + 10000000000ULL, last_progress = wt_monotonic_ns();
+    while (wt_monotonic_ns() < deadline && wt_monotonic_ns() - last_progress < 200000000ULL) {
         if (send_ipv4(sa, 1000, sent)) {
             ++sent;
+            last_progress = wt_monotonic_ns();
             continue;
         }
         CHECK(GetLastError() == ERROR_BUFFER_OVERFLOW);
-        /* Both rings full: B's Send ring and A's Receive ring (~2 x 128 KiB). */
-        if (sent > 200)
-            break;
         wt_sleep_us(1000);
     }
-    CHECK(sent > 200);
+    CHECK(sent == 260);
     for (uint32_t i = 0; i < sent; ++i) {
         DWORD size;
         BYTE *r = receive_wait(sb, &size, 5000);
