@@ -16,7 +16,7 @@ LDLIBS := -lpthread
 CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/errno_map.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
             driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c \
             driver/netlink.c driver/tun_open.c driver/tun_linux.c
-WIN_SRC := csrc/platform_win32.c csrc/loader_win32.c csrc/errno_map.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
+WIN_SRC := csrc/platform_win32.c csrc/loader_win32.c csrc/iphelper_win32.c csrc/errno_map.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
            driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
 HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
 
@@ -78,7 +78,7 @@ test-tsan: $(addprefix $(BUILD)/tsan/,$(ALL_TESTS))
 check-mingw:
 	@mkdir -p $(BUILD)/mingw
 	x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror=implicit-function-declaration -O2 -Icsrc -Idriver \
-	  -DWINTUN_BUILDING_DLL -shared -o $(BUILD)/mingw/wintun-core.dll $(WIN_SRC) -lbcrypt -lws2_32
+	  -DWINTUN_BUILDING_DLL -shared -o $(BUILD)/mingw/wintun-core.dll $(WIN_SRC) $(WIN_LIBS)
 	@echo "mingw-w64 build of the core: OK"
 
 # Windows, cross-built with mingw-w64 (x86_64) and run under Wine:
@@ -89,9 +89,9 @@ check-mingw:
 WIN_CC := x86_64-w64-mingw32-gcc
 WIN_DIR := $(BUILD)/windows
 WIN_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -Icsrc -Idriver
-WIN_LIBS := -lbcrypt -lws2_32
+WIN_LIBS := -lbcrypt -lws2_32 -liphlpapi
 WIN_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_fuzz test_stress \
-             test_loader
+             test_loader test_iphelper
 LOADER_SRC := csrc/loader_win32.c csrc/logger.c csrc/platform_win32.c csrc/errno_map.c
 
 windows: $(WIN_DIR)/wintun-portable.dll $(WIN_DIR)/wintun-standin.dll $(addprefix $(WIN_DIR)/,$(addsuffix .exe,$(WIN_TESTS)))
@@ -109,6 +109,11 @@ $(WIN_DIR)/wintun-standin.dll: $(WIN_SRC) $(HEADERS)
 # The loader test links the loader only: the rest comes from the DLLs it loads.
 $(WIN_DIR)/test_loader.exe: tests/test_loader.c $(LOADER_SRC) $(HEADERS) $(WIN_DIR)/wintun-standin.dll $(WIN_DIR)/wintun-missing.dll
 	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(LOADER_SRC) -static $(WIN_LIBS)
+
+IPHELPER_SRC := csrc/iphelper_win32.c csrc/logger.c csrc/platform_win32.c csrc/errno_map.c
+$(WIN_DIR)/test_iphelper.exe: tests/test_iphelper.c $(IPHELPER_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(IPHELPER_SRC) -static $(WIN_LIBS)
 
 $(WIN_DIR)/wintun-missing.dll: tests/missing_export.c
 	@mkdir -p $(@D)
