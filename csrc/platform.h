@@ -102,11 +102,10 @@ DWORD wt_win32_from_errno(int err);
 /* The system's text for a Win32 error code, without a trailing newline. */
 void wt_error_text(DWORD code, char *buf, size_t size);
 
-/* UTF-8 <-> WCHAR. wt_wide_to_utf8 returns the byte length written (without NUL) or -1 when
- * the buffer is too small or the string is not valid. The _dup forms return malloc'd strings. */
+/* WCHAR -> UTF-8. wt_wide_to_utf8 returns the byte length written (without NUL) or -1 when
+ * the buffer is too small or the string is not valid. The _dup form returns a malloc'd string. */
 int wt_wide_to_utf8(const WCHAR *in, char *out, size_t size);
 char *wt_wide_to_utf8_dup(const WCHAR *in);
-WCHAR *wt_utf8_to_wide_dup(const char *in);
 size_t wt_wide_len(const WCHAR *s);
 int wt_wide_casecmp(const WCHAR *a, const WCHAR *b);
 WCHAR *wt_wide_dup(const WCHAR *s);

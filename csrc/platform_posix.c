@@ -227,35 +227,6 @@ char *wt_wide_to_utf8_dup(const WCHAR *in)
     return out;
 }
 
-WCHAR *wt_utf8_to_wide_dup(const char *in)
-{
-    size_t len = strlen(in);
-    WCHAR *out = malloc((len + 1) * sizeof(WCHAR));
-    if (!out)
-        return NULL;
-    const unsigned char *s = (const unsigned char *)in;
-    size_t n = 0;
-    while (*s) {
-        uint32_t c = *s;
-        int extra = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
-        if (extra < 0)
-            c = 0xFFFD, extra = 0;
-        else if (extra)
-            c &= 0x3F >> extra;
-        ++s;
-        for (int i = 0; i < extra; ++i, ++s) {
-            if ((*s & 0xC0) != 0x80) {
-                c = 0xFFFD;
-                break;
-            }
-            c = (c << 6) | (*s & 0x3F);
-        }
-        out[n++] = (WCHAR)c;
-    }
-    out[n] = 0;
-    return out;
-}
-
 size_t wt_wide_len(const WCHAR *s) { return wcslen(s); }
 
 int wt_wide_casecmp(const WCHAR *a, const WCHAR *b)

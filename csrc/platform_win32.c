@@ -123,17 +123,6 @@ char *wt_wide_to_utf8_dup(const WCHAR *in)
     return out;
 }
 
-WCHAR *wt_utf8_to_wide_dup(const char *in)
-{
-    int n = MultiByteToWideChar(CP_UTF8, 0, in, -1, NULL, 0);
-    if (n <= 0)
-        return NULL;
-    WCHAR *out = malloc((size_t)n * sizeof(WCHAR));
-    if (out)
-        MultiByteToWideChar(CP_UTF8, 0, in, -1, out, n);
-    return out;
-}
-
 size_t wt_wide_len(const WCHAR *s) { return wcslen(s); }
 int wt_wide_casecmp(const WCHAR *a, const WCHAR *b) { return _wcsicmp(a, b); }
 WCHAR *wt_wide_dup(const WCHAR *s) { return _wcsdup(s); }

@@ -613,16 +613,6 @@ static PyObject *TunDevice_fileno(TunDevice *self, PyObject *Py_UNUSED(ignored))
 #endif
 }
 
-static PyObject *TunDevice_cancel_fileno(TunDevice *self, PyObject *Py_UNUSED(ignored))
-{
-#ifdef _WIN32
-    PyErr_SetString(PyExc_OSError, "not available on Windows");
-    return NULL;
-#else
-    return PyLong_FromLong(WintunGetEventFd(self->cancel));
-#endif
-}
-
 /* ---- writing ---- */
 
 /* The IP packet inside data: pymobiledevice3 prepends the Linux TUN packet-information header
@@ -1079,7 +1069,6 @@ static PyMethodDef TunDevice_methods[] = {
     { "fileno", (PyCFunction)TunDevice_fileno, METH_NOARGS,
       "fileno()\n--\n\nA file descriptor readable while a packet may be waiting (Linux), for selectors and asyncio.\n"
       "Valid until down(); read() until None before waiting on it." },
-    { "_cancel_fileno", (PyCFunction)TunDevice_cancel_fileno, METH_NOARGS, NULL },
     { "_addresses", (PyCFunction)TunDevice_addresses_raw, METH_NOARGS, NULL },
     { "_netns_fds", (PyCFunction)TunDevice_netns_fds, METH_NOARGS, NULL },
     { "_add_address", (PyCFunction)TunDevice_add_address_raw, METH_VARARGS, NULL },

@@ -153,6 +153,41 @@ static int64_t outstanding_offset(const TUN_RING *ring, uint32_t capacity, const
     return (int64_t)offset;
 }
 
+/* Under send.lock, Wintun's checks before a packet is handed out (reference §2.5 steps 1-3):
+ * ERROR_HANDLE_EOF; or ERROR_NO_MORE_ITEMS, with the read event armed (Alertable = 1, then Tail
+ * read once more past a full fence, so a packet published meanwhile is seen); or ERROR_SUCCESS
+ * and the ring's Tail in *tail. */
+static DWORD ready_tail(WINTUN_SESSION_HANDLE session, TUN_RING *ring, uint32_t *tail)
+{
+    const uint32_t head = session->send.head, capacity = session->capacity;
+    if (head >= capacity)
+        return ERROR_HANDLE_EOF;
+    *tail = tun_load_acquire(&ring->Tail);
+    if (*tail >= capacity)
+        return ERROR_HANDLE_EOF;
+    if (head != *tail)
+        return ERROR_SUCCESS;
+    tun_store_seq(&ring->Alertable, 1);
+    *tail = tun_load_seq(&ring->Tail);
+    if (*tail >= capacity)
+        return ERROR_HANDLE_EOF;
+    return head == *tail ? ERROR_NO_MORE_ITEMS : ERROR_SUCCESS;
+}
+
+/* §2.5 steps 4-6: the packet at head with its size, or NULL if the framing between head and tail
+ * is corrupt (ERROR_INVALID_DATA: too little content, Size > 0xFFFF, or longer than the content). */
+static TUN_PACKET *packet_at(TUN_RING *ring, uint32_t head, uint32_t tail, uint32_t capacity, uint32_t *size)
+{
+    const uint32_t content = tun_ring_used(head, tail, capacity);
+    if (content < sizeof(TUN_PACKET))
+        return NULL;
+    TUN_PACKET *packet = tun_ring_packet(ring, head);
+    *size = packet->Size;
+    if (*size > TUN_MAX_IP_PACKET_SIZE || tun_packet_space(*size) > content)
+        return NULL;
+    return packet;
+}
+
 BYTE *WINAPI WintunReceivePacket(WINTUN_SESSION_HANDLE session, DWORD *packet_size)
 {
     if (!session_from(session))
@@ -161,59 +196,22 @@ BYTE *WINAPI WintunReceivePacket(WINTUN_SESSION_HANDLE session, DWORD *packet_si
         SetLastError(ERROR_INVALID_PARAMETER);
         return NULL;
     }
-    DWORD err;
     TUN_RING *ring = session->descriptor.Send.Ring;
     const uint32_t capacity = session->capacity;
+    uint32_t tail, size;
     wt_spinlock_lock(&session->send.lock);
-    const uint32_t head = session->send.head;
-    if (head >= capacity) {
-        err = ERROR_HANDLE_EOF;
-        goto fail;
-    }
-    uint32_t tail = tun_load_acquire(&ring->Tail);
-    if (tail >= capacity) {
-        err = ERROR_HANDLE_EOF;
-        goto fail;
-    }
-    if (head == tail) {
-        /* About to report empty: arm the read event, then look once more (full fence). */
-        tun_store_seq(&ring->Alertable, 1);
-        tail = tun_load_seq(&ring->Tail);
-        if (tail >= capacity) {
-            err = ERROR_HANDLE_EOF;
-            goto fail;
-        }
-        if (head == tail) {
-            err = ERROR_NO_MORE_ITEMS;
-            goto fail;
-        }
-    }
-    const uint32_t content = tun_ring_used(head, tail, capacity);
-    if (content < sizeof(TUN_PACKET)) {
-        err = ERROR_INVALID_DATA;
-        goto fail;
-    }
-    TUN_PACKET *packet = tun_ring_packet(ring, head);
-    const uint32_t size = packet->Size;
-    if (size > TUN_MAX_IP_PACKET_SIZE) {
-        err = ERROR_INVALID_DATA;
-        goto fail;
-    }
-    const uint32_t space = tun_packet_space(size);
-    if (space > content) {
-        err = ERROR_INVALID_DATA;
-        goto fail;
+    DWORD err = ready_tail(session, ring, &tail);
+    TUN_PACKET *packet = err ? NULL : packet_at(ring, session->send.head, tail, capacity, &size);
+    if (!packet) {
+        wt_spinlock_unlock(&session->send.lock);
+        SetLastError(err ? err : ERROR_INVALID_DATA); /* sticky: Head does not move */
+        return NULL;
     }
     *packet_size = size;
-    session->send.head = TUN_RING_WRAP(head + space, capacity);
+    session->send.head = TUN_RING_WRAP(session->send.head + tun_packet_space(size), capacity);
     session->send.packets_to_release++;
     wt_spinlock_unlock(&session->send.lock);
     return packet->Data;
-
-fail:
-    wt_spinlock_unlock(&session->send.lock);
-    SetLastError(err);
-    return NULL;
 }
 
 /* Under send.lock: frees ring space over the released prefix and publishes Head. */
@@ -339,31 +337,14 @@ DWORD WINAPI WintunReceivePackets(WINTUN_SESSION_HANDLE session, WINTUN_PACKET_V
     }
     TUN_RING *ring = session->descriptor.Send.Ring;
     const uint32_t capacity = session->capacity;
-    DWORD err = ERROR_SUCCESS, consumed = 0;
+    DWORD consumed = 0;
+    uint32_t tail, size;
     wt_spinlock_lock(&session->send.lock);
+    DWORD err = ready_tail(session, ring, &tail);
     uint32_t head = session->send.head;
-    uint32_t tail = tun_load_acquire(&ring->Tail);
-    if (head >= capacity || tail >= capacity) {
-        err = ERROR_HANDLE_EOF;
-        goto out;
-    }
-    if (head == tail) {
-        tun_store_seq(&ring->Alertable, 1); /* as WintunReceivePacket: arm, then look once more */
-        tail = tun_load_seq(&ring->Tail);
-        if (tail >= capacity) {
-            err = ERROR_HANDLE_EOF;
-            goto out;
-        }
-        if (head == tail) {
-            err = ERROR_NO_MORE_ITEMS;
-            goto out;
-        }
-    }
-    while (consumed < max_packets && head != tail) {
-        const uint32_t content = tun_ring_used(head, tail, capacity);
-        TUN_PACKET *packet = tun_ring_packet(ring, head);
-        const uint32_t size = content < sizeof(TUN_PACKET) ? 0 : packet->Size;
-        if (content < sizeof(TUN_PACKET) || size > TUN_MAX_IP_PACKET_SIZE || tun_packet_space(size) > content) {
+    while (!err && consumed < max_packets && head != tail) {
+        TUN_PACKET *packet = packet_at(ring, head, tail, capacity, &size);
+        if (!packet) {
             err = ERROR_INVALID_DATA;
             break;
         }
@@ -382,7 +363,6 @@ DWORD WINAPI WintunReceivePackets(WINTUN_SESSION_HANDLE session, WINTUN_PACKET_V
         session->send.head = head;
         publish_head(session, ring);
     }
-out:
     wt_spinlock_unlock(&session->send.lock);
     if (!consumed)
         SetLastError(err); /* success leaves the last error alone, as everywhere in Wintun */
@@ -447,16 +427,11 @@ BOOL WINAPI WintunIsReceiveReady(WINTUN_SESSION_HANDLE session)
 {
     if (!session_from(session))
         return TRUE; /* WintunReceivePacket will report the error */
-    TUN_RING *ring = session->descriptor.Send.Ring;
+    uint32_t tail;
     wt_spinlock_lock(&session->send.lock);
-    const uint32_t head = session->send.head;
-    BOOL ready = head != tun_load_acquire(&ring->Tail);
-    if (!ready) {
-        tun_store_seq(&ring->Alertable, 1);
-        ready = head != tun_load_seq(&ring->Tail);
-    }
+    BOOL ready = ready_tail(session, session->descriptor.Send.Ring, &tail) != ERROR_NO_MORE_ITEMS;
     wt_spinlock_unlock(&session->send.lock);
-    return ready;
+    return ready; /* also TRUE at EOF: WintunReceivePacket will report it */
 }
 
 TUN_RING *wt_session_send_ring(WINTUN_SESSION_HANDLE session) { return session->descriptor.Send.Ring; }

@@ -116,6 +116,29 @@ static inline int adapter_still_works(WINTUN_ADAPTER_HANDLE a, uint32_t seq)
     return ok;
 }
 
+/* A reader thread's loop: receives and releases until an error other than an empty ring, which it
+ * keeps; a wait of 10 s without a packet also ends it (ERROR_NO_MORE_ITEMS), so a lost wake-up
+ * fails the test instead of hanging it. */
+struct reader
+{
+    WINTUN_SESSION_HANDLE session;
+    DWORD error;
+};
+
+static inline void *read_until_error(void *arg)
+{
+    struct reader *r = arg;
+    for (;;) {
+        DWORD size;
+        BYTE *p = receive_wait(r->session, &size, 10000);
+        if (!p) {
+            r->error = GetLastError();
+            return NULL;
+        }
+        WintunReleaseReceivePacket(r->session, p);
+    }
+}
+
 /* Polls cond (an expression) for up to ms. */
 #define WAIT_UNTIL(cond, ms)                                                                       \
     do {                                                                                           \

@@ -6,6 +6,7 @@
  * permission), it checks that the failure is the documented one, and says so.
  */
 #include "helpers.h"
+#include "../driver/icmp_echo.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -23,16 +24,6 @@ static int enter_own_namespace(void)
     return unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0;
 }
 
-static uint16_t checksum(const uint8_t *p, int len)
-{
-    uint32_t sum = 0;
-    for (int i = 0; i + 1 < len; i += 2)
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-    while (sum >> 16)
-        sum = (sum & 0xFFFF) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
 /* ICMP echo request src -> dst (28 bytes). */
 static void echo_request(uint8_t *p, const uint8_t src[4], const uint8_t dst[4], uint16_t seq)
 {
@@ -40,10 +31,10 @@ static void echo_request(uint8_t *p, const uint8_t src[4], const uint8_t dst[4],
     p[0] = 0x45, p[3] = 28, p[8] = 64, p[9] = 1;
     memcpy(p + 12, src, 4);
     memcpy(p + 16, dst, 4);
-    uint16_t c = checksum(p, 20);
+    uint16_t c = wt_inet_checksum(p, 20, 0);
     p[10] = (uint8_t)(c >> 8), p[11] = (uint8_t)c;
     p[20] = 8, p[26] = (uint8_t)(seq >> 8), p[27] = (uint8_t)seq;
-    c = checksum(p + 20, 8);
+    c = wt_inet_checksum(p + 20, 8, 0);
     p[22] = (uint8_t)(c >> 8), p[23] = (uint8_t)c;
 }
 
@@ -150,27 +141,6 @@ static void delete_link(unsigned index)
               .i = { .ifi_index = (int)index } };
     send(fd, &req, sizeof(req), 0);
     close(fd);
-}
-
-struct reader
-{
-    WINTUN_SESSION_HANDLE session;
-    DWORD error;
-};
-
-static void *read_until_error(void *arg)
-{
-    struct reader *r = arg;
-    for (;;) {
-        DWORD size;
-        BYTE *p = receive_wait(r->session, &size, 10000);
-        if (p) {
-            WintunReleaseReceivePacket(r->session, p);
-            continue;
-        }
-        r->error = GetLastError();
-        return NULL;
-    }
 }
 
 /* Another party deletes the interface while a reader is blocked: the reader gets EOF. */

@@ -303,31 +303,6 @@ static void test_end_session_wakes_readers(void)
     WintunCloseAdapter(a);
 }
 
-struct reader
-{
-    WINTUN_SESSION_HANDLE session;
-    DWORD error;
-};
-
-static void *read_until_error(void *arg)
-{
-    struct reader *r = arg;
-    HANDLE ev = WintunGetReadWaitEvent(r->session);
-    for (;;) {
-        DWORD size;
-        BYTE *p = WintunReceivePacket(r->session, &size);
-        if (p) {
-            WintunReleaseReceivePacket(r->session, p);
-            continue;
-        }
-        if (GetLastError() != ERROR_NO_MORE_ITEMS) {
-            r->error = GetLastError();
-            return NULL;
-        }
-        WaitForSingleObject(ev, INFINITE);
-    }
-}
-
 /* A reader blocked in the Wintun loop ends with ERROR_HANDLE_EOF when the adapter goes. */
 static void test_adapter_removal_under_reader(void)
 {
