@@ -66,8 +66,7 @@ static uint32_t transmit_all(wt_driver *driver, TUN_RING *ring, const wt_packet 
                 bytes += packets[i].size;
             done += n;
             idle = 0;
-            WT_STAT_ADD(driver, receive_packets, n);
-            WT_STAT_ADD(driver, receive_bytes, bytes);
+            WT_STAT_COUNT(driver, receive, n, bytes);
             tun_store_release(&ring->Head, done == count ? batch_end : ends[done - 1]);
             continue;
         }

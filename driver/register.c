@@ -168,11 +168,11 @@ int wt_driver_has_session(wt_driver *driver)
 void wt_driver_get_stats(wt_driver *driver, WINTUN_ADAPTER_STATISTICS *out)
 {
 #define LOAD(field) __atomic_load_n(&driver->stats.field, __ATOMIC_RELAXED)
-    out->SendPackets = LOAD(send_packets);
+    out->SendPackets = __atomic_load_n(&driver->stats.send_packets, __ATOMIC_ACQUIRE); /* WT_STAT_COUNT */
     out->SendBytes = LOAD(send_bytes);
     out->SendDrops = LOAD(send_drops);
     out->SendErrors = LOAD(send_errors);
-    out->ReceivePackets = LOAD(receive_packets);
+    out->ReceivePackets = __atomic_load_n(&driver->stats.receive_packets, __ATOMIC_ACQUIRE);
     out->ReceiveBytes = LOAD(receive_bytes);
     out->ReceiveDiscards = LOAD(receive_discards);
     out->ReceiveDrops = LOAD(receive_drops);

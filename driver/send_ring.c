@@ -86,6 +86,7 @@ uint32_t wt_driver_indicate(wt_driver *driver, const wt_packet *packets, uint32_
     }
     int wake = 0;
     if (delivered) {
+        WT_STAT_COUNT(driver, send, delivered, bytes);
         send->tail = tail;
         tun_store_seq(&ring->Tail, tail);
         wake = tun_load_seq(&ring->Alertable) && tun_exchange(&ring->Alertable, 0);
@@ -94,11 +95,6 @@ uint32_t wt_driver_indicate(wt_driver *driver, const wt_packet *packets, uint32_
     if (wake)
         SetEvent(event); /* under the lock: teardown cannot close the event meanwhile */
     wt_mutex_unlock(&send->lock);
-
-    if (delivered) {
-        WT_STAT_ADD(driver, send_packets, delivered);
-        WT_STAT_ADD(driver, send_bytes, bytes);
-    }
     return taken;
 }
 
@@ -143,11 +139,10 @@ void wt_send_publish(wt_driver *driver)
         return;
     wt_mutex_lock(&send->lock); /* against close_send_ring: Tail is never moved off 0xFFFFFFFF */
     if (__atomic_load_n(&driver->accepting, __ATOMIC_RELAXED)) {
+        WT_STAT_COUNT(driver, send, send->pending_packets, send->pending_bytes);
         tun_store_seq(&send->ring->Tail, send->tail);
         if (tun_load_seq(&send->ring->Alertable) && tun_exchange(&send->ring->Alertable, 0))
             SetEvent(send->tail_moved);
-        WT_STAT_ADD(driver, send_packets, send->pending_packets);
-        WT_STAT_ADD(driver, send_bytes, send->pending_bytes);
     }
     wt_mutex_unlock(&send->lock);
     send->pending_packets = 0;

@@ -4,7 +4,8 @@
  * ASan+UBSan and under TSan):
  * - several sender threads on A (sending out of order in pairs) and several receiver threads on
  *   B (releasing out of order): every packet arrives exactly once, and each receiver sees each
- *   sender's packets in allocation order;
+ *   sender's packets in allocation order; meanwhile a watcher checks that every statistics
+ *   snapshot is consistent (no packet without its bytes, nothing delivered before it is counted);
  * - a ping-pong with idle gaps: both sides sleep on the read event between packets, so a lost
  *   wake-up shows as a stall. No round may take longer than STALL_MS.
  */
@@ -76,7 +77,7 @@ static void check_packet(const BYTE *p, DWORD size, uint32_t *last_seq)
     if (last_seq[id] != UINT32_MAX && seq <= last_seq[id])
         __atomic_add_fetch(&out_of_order, 1, __ATOMIC_RELAXED);
     last_seq[id] = seq;
-    __atomic_add_fetch(&received_total, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&received_total, 1, __ATOMIC_RELEASE);
 }
 
 static void *receiver(void *arg)
@@ -118,6 +119,30 @@ static void *receiver(void *arg)
     }
 }
 
+static int receivers_done; /* atomic */
+static int inconsistent_stats;
+
+/* Snapshots both adapters' counters while traffic runs. Each packet is at least 28 bytes, so a
+ * snapshot with fewer bytes than 28 per packet shows a packet counted without its bytes; and a
+ * packet a receiver has seen must already be counted as sent by B. */
+static void *stats_watcher(void *arg)
+{
+    WINTUN_ADAPTER_HANDLE *adapters = arg;
+    uint64_t last_received = 0;
+    while (!__atomic_load_n(&receivers_done, __ATOMIC_ACQUIRE)) {
+        uint64_t seen_total = __atomic_load_n(&received_total, __ATOMIC_ACQUIRE);
+        WINTUN_ADAPTER_STATISTICS sta, stb;
+        if (!WintunGetAdapterStatistics(adapters[0], &sta) || !WintunGetAdapterStatistics(adapters[1], &stb))
+            ++inconsistent_stats;
+        else if (sta.ReceiveBytes < 28 * sta.ReceivePackets || stb.SendBytes < 28 * stb.SendPackets ||
+                 stb.SendPackets < seen_total || sta.ReceivePackets < last_received)
+            ++inconsistent_stats;
+        last_received = sta.ReceivePackets;
+        wt_yield();
+    }
+    return NULL;
+}
+
 static void test_many_senders_many_receivers(void)
 {
     WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"stress-a"), b = emulated_adapter(L"stress-b");
@@ -125,7 +150,9 @@ static void test_many_senders_many_receivers(void)
     sa = WintunStartSession(a, 0x20000); /* small rings: lots of wrap-around and flow control */
     sb = WintunStartSession(b, 0x20000);
     deadline = wt_monotonic_ns() + TIME_LIMIT_NS;
-    pthread_t s[SENDERS], r[RECEIVERS];
+    pthread_t s[SENDERS], r[RECEIVERS], w;
+    WINTUN_ADAPTER_HANDLE pair[2] = { a, b };
+    pthread_create(&w, NULL, stats_watcher, pair);
     for (uintptr_t i = 0; i < RECEIVERS; ++i)
         pthread_create(&r[i], NULL, receiver, NULL);
     for (uintptr_t i = 0; i < SENDERS; ++i)
@@ -134,6 +161,9 @@ static void test_many_senders_many_receivers(void)
         pthread_join(s[i], NULL);
     for (int i = 0; i < RECEIVERS; ++i)
         pthread_join(r[i], NULL);
+    __atomic_store_n(&receivers_done, 1, __ATOMIC_RELEASE);
+    pthread_join(w, NULL);
+    CHECK(inconsistent_stats == 0);
     uint64_t missing = 0;
     for (int i = 0; i < SENDERS; ++i)
         for (int k = 0; k < PACKETS_PER_SENDER; ++k)

@@ -1,5 +1,6 @@
-"""Packet builders shared by the Python tests."""
+"""Packet builders (and a polling helper) shared by the Python tests."""
 import struct
+import time
 
 from wintun.packets import echo_reply, echo_request_v4, echo_request_v6  # noqa: F401  (re-exported)
 
@@ -18,3 +19,13 @@ def ipv6(size: int = 80, seq: int = 0) -> bytes:
 
 def seq_of(packet: bytes) -> int:
     return struct.unpack("!I", packet[24:28])[0] if packet[0] >> 4 == 4 else struct.unpack("!I", packet[40:44])[0]
+
+
+def wait_until(predicate, timeout: float = 2.0) -> bool:
+    """Polls predicate until true or timeout: for counters the driver adds just after handing over."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True

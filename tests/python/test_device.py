@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 import wintun
-from packets import echo_request_v4, ipv4, ipv6, seq_of
+from packets import echo_request_v4, ipv4, ipv6, seq_of, wait_until
 
 
 def test_seed_usage_flow():
@@ -186,6 +186,8 @@ def test_stats(tun_device, tun_os):
     tun_os.inject(ipv4(60))
     assert tun_device.read() is not None
     assert tun_os.capture(timeout=2) and tun_os.capture(timeout=2)
+    # Written packets are counted once the batch is handed over, just after the capture.
+    assert wait_until(lambda: tun_device.stats.write_packets == 2)
     stats = tun_device.stats
     assert stats.read_packets == 1 and stats.read_bytes == 60
     assert stats.write_packets == 2 and stats.write_bytes == 220

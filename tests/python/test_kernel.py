@@ -12,6 +12,7 @@ import pytest
 
 import wintun
 from netns import Netns, tunnel_iperf3
+from packets import wait_until
 from wintun.packets import echo_reply
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -62,7 +63,7 @@ def test_seed_flow_on_a_kernel_adapter(ns):
             out, _ = ping.communicate(timeout=10)
             assert requests == 3
             assert ping.returncode == 0 and "3 received" in out
-            assert tun.stats.read_packets >= 3 and tun.stats.write_packets == 3
+            assert wait_until(lambda: tun.stats.write_packets == 3) and tun.stats.read_packets >= 3
     finally:
         wintun.set_logger(None)
     assert any("Created kernel adapter" in line[2] for line in lines)
