@@ -16,14 +16,14 @@ LDLIBS := -lpthread
 CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/errno_map.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
             driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c \
             driver/netlink.c driver/tun_open.c driver/tun_linux.c
-WIN_SRC := csrc/platform_win32.c csrc/loader_win32.c csrc/iphelper_win32.c csrc/errno_map.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
+WIN_SRC := csrc/platform_win32.c csrc/loader_win32.c csrc/iphelper_win32.c csrc/native_win32.c csrc/errno_map.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
            driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
 HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
 
 UNIT_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz test_kernel
 STRESS_TESTS := test_stress
 
-.PHONY: all lib python test test-c test-asan test-tsan test-python check-mingw windows test-windows demo bench setup clean
+.PHONY: all lib python test test-c test-asan test-tsan test-python check-mingw check-pyd windows test-windows demo bench setup clean
 
 all: lib $(BUILD)/example $(BUILD)/bench_pair python
 
@@ -34,6 +34,7 @@ PY_EXT_STAMP := $(BUILD)/python-ext.stamp
 python: $(PY_EXT_STAMP)
 
 $(PY_EXT_STAMP): $(CORE_SRC) $(PY_SRC) $(HEADERS) | $(BUILD)
+	rm -f wintun/_wintun.cpython-*.so   # a build from before abi3 would shadow the new one
 	$(PYTHON) setup.py -q build_ext --inplace --build-temp $(BUILD)/py-temp
 	@touch $@
 
@@ -91,7 +92,7 @@ WIN_DIR := $(BUILD)/windows
 WIN_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -Icsrc -Idriver
 WIN_LIBS := -lbcrypt -lws2_32 -liphlpapi
 WIN_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_fuzz test_stress \
-             test_loader test_iphelper
+             test_loader test_iphelper test_native
 LOADER_SRC := csrc/loader_win32.c csrc/logger.c csrc/platform_win32.c csrc/errno_map.c
 
 windows: $(WIN_DIR)/wintun-portable.dll $(WIN_DIR)/wintun-standin.dll $(addprefix $(WIN_DIR)/,$(addsuffix .exe,$(WIN_TESTS)))
@@ -103,7 +104,7 @@ $(WIN_DIR)/wintun-portable.dll: $(WIN_SRC) $(HEADERS)
 
 $(WIN_DIR)/wintun-standin.dll: $(WIN_SRC) $(HEADERS)
 	@mkdir -p $(@D)
-	$(WIN_CC) $(WIN_CFLAGS) -DWINTUN_BUILDING_DLL -DWT_DEFAULT_BACKEND=WINTUN_BACKEND_EMULATED -shared \
+	$(WIN_CC) $(WIN_CFLAGS) -DWINTUN_BUILDING_DLL -DWT_DEFAULT_BACKEND=WINTUN_BACKEND_EMULATED -DWT_NO_NATIVE -shared \
 	  -static-libgcc -o $@ $(WIN_SRC) $(WIN_LIBS)
 
 # The loader test links the loader only: the rest comes from the DLLs it loads.
@@ -115,6 +116,10 @@ $(WIN_DIR)/test_iphelper.exe: tests/test_iphelper.c $(IPHELPER_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(IPHELPER_SRC) -static $(WIN_LIBS)
 
+# The kernel backend over the stand-in: the whole library, plus the DLLs it loads.
+$(WIN_DIR)/test_native.exe: tests/test_native.c $(WIN_SRC) $(HEADERS) $(WIN_DIR)/wintun-standin.dll $(WIN_DIR)/wintun-missing.dll
+	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(WIN_SRC) -static -lpthread $(WIN_LIBS)
+
 $(WIN_DIR)/wintun-missing.dll: tests/missing_export.c
 	@mkdir -p $(@D)
 	$(WIN_CC) -shared -o $@ $<
@@ -122,6 +127,23 @@ $(WIN_DIR)/wintun-missing.dll: tests/missing_export.c
 $(WIN_DIR)/%.exe: tests/%.c $(WIN_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(WIN_SRC) -static -lpthread $(WIN_LIBS)
+
+# The Python extension's Windows build, compiled and linked (not run: there is no Windows CPython
+# here) against CPython 3.11's headers and a python3.dll import library: abi3, as setup.py builds it.
+PY_C_SRC := csrc/py_module.c csrc/py_errors.c csrc/py_logger.c csrc/py_tundevice.c
+CPYTHON := $(BUILD)/cpython
+check-pyd: $(WIN_DIR)/_wintun.pyd
+	@x86_64-w64-mingw32-objdump -p $< | grep -q 'DLL Name: python3.dll' || { echo "the .pyd does not import python3.dll"; exit 1; }
+	@! x86_64-w64-mingw32-objdump -p $< | grep -q 'DLL Name: python3[0-9]' || { echo "the .pyd is not abi3"; exit 1; }
+	@x86_64-w64-mingw32-objdump -p $< | grep -q 'PyInit__wintun' || { echo "the .pyd lacks PyInit__wintun"; exit 1; }
+	@echo "Windows .pyd (abi3, imports python3.dll, exports PyInit__wintun): built and linked, not run"
+
+$(WIN_DIR)/_wintun.pyd: $(WIN_SRC) $(PY_C_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	@scripts/cpython_headers.sh $(CPYTHON) >/dev/null
+	$(WIN_CC) $(WIN_CFLAGS) -Werror -Wno-missing-field-initializers -shared -DMS_WIN64 -DPy_LIMITED_API=0x030B0000 \
+	  -DWIN32_LEAN_AND_MEAN -I$(CPYTHON)/Include -I$(CPYTHON)/PC -static-libgcc -o $@ $(WIN_SRC) $(PY_C_SRC) \
+	  -L$(CPYTHON) -lpython3 $(WIN_LIBS)
 
 test-windows: windows
 	@tests/run_windows_tests.sh $(WIN_DIR) $(WIN_TESTS)
@@ -133,7 +155,7 @@ test-python: python
 	@tests/run_python_tests.sh $(PYTHON) -q
 
 test: setup
-	$(MAKE) test-c test-asan test-tsan check-mingw test-windows test-python
+	$(MAKE) test-c test-asan test-tsan check-mingw check-pyd test-windows test-python
 
 demo: setup
 	$(MAKE) $(BUILD)/example python

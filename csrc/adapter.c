@@ -5,6 +5,7 @@
  */
 #include "adapter.h"
 #include "logger.h"
+#include "native.h"
 #include "platform.h"
 
 #include <stdlib.h>
@@ -87,8 +88,10 @@ static const wt_backend_ops *backend_ops(WINTUN_BACKEND backend)
     case WINTUN_BACKEND_EMULATED:
         return &wt_emulated_backend;
     case WINTUN_BACKEND_KERNEL:
-#ifndef _WIN32
+#if !defined(_WIN32)
         return &wt_kernel_backend;
+#elif !defined(WT_NO_NATIVE)
+        return &wt_native_backend;
 #else
         wt_log_error(ERROR_NOT_SUPPORTED,
                      "The kernel backend is not available in this build; set WINTUN_BACKEND=emulated for an "
@@ -254,6 +257,38 @@ WINTUN_ADAPTER_HANDLE WINAPI WintunCreateAdapter(LPCWSTR name, LPCWSTR tunnel_ty
     return WintunCreateAdapterEx(name, tunnel_type, requested_guid, WINTUN_BACKEND_DEFAULT);
 }
 
+#if defined(_WIN32) && !defined(WT_NO_NATIVE)
+/* An adapter of the system, through wintun.dll: a device of its own per open, outside the
+ * registry (another process may own it); closing it frees the DLL's handle only. */
+static WINTUN_ADAPTER_HANDLE open_native(LPCWSTR name)
+{
+    WINTUN_ADAPTER_HANDLE native = wt_native_open(name);
+    if (!native)
+        return NULL;
+    struct wt_device *dev = calloc(1, sizeof(*dev));
+    WINTUN_ADAPTER_HANDLE adapter = dev ? new_handle(dev, 1) : NULL;
+    if (dev) {
+        dev->refs = 1;
+        dev->opened = 1;
+        dev->backend = WINTUN_BACKEND_KERNEL;
+        dev->ops = &wt_native_backend;
+        wt_driver_init(&dev->driver, NULL, NULL);
+        dev->name = wt_wide_dup(name);
+        dev->name_utf8 = wt_wide_to_utf8_dup(name);
+        dev->tunnel_type = wt_wide_dup(L"");
+        wt_native_adopt(dev, native);
+    }
+    if (!adapter || !dev->name || !dev->name_utf8 || !dev->tunnel_type) {
+        free(adapter);
+        if (dev)
+            device_free(dev); /* closes the DLL's handle */
+        SetLastError(wt_log_error(ERROR_NOT_ENOUGH_MEMORY, "Failed to allocate the adapter"));
+        return NULL;
+    }
+    return adapter;
+}
+#endif
+
 WINTUN_ADAPTER_HANDLE WINAPI WintunOpenAdapter(LPCWSTR name)
 {
     if (!name || !*name) {
@@ -266,6 +301,12 @@ WINTUN_ADAPTER_HANDLE WINAPI WintunOpenAdapter(LPCWSTR name)
         ++dev->refs;
     wt_mutex_unlock(&registry_lock);
     if (!dev) {
+#if defined(_WIN32) && !defined(WT_NO_NATIVE)
+        /* Not one of ours: wintun.dll finds the system's (and logs a miss at ERR, as here). With
+         * no wintun.dll to load, no system adapter can be reached: not found. */
+        if (backend_from_environment() == WINTUN_BACKEND_KERNEL && !wt_native_load(NULL))
+            return open_native(name);
+#endif
         /* Wintun logs this at ERR too. */
         SetLastError(wt_log_error(ERROR_NOT_FOUND, "Failed to find matching adapter name"));
         return NULL;
@@ -297,7 +338,8 @@ VOID WINAPI WintunCloseAdapter(WINTUN_ADAPTER_HANDLE adapter)
         /* The session, if any, ends on the driver side: its readers get ERROR_HANDLE_EOF. */
         wt_driver_kill(&dev->driver);
         dev->ops->remove(dev);
-        wt_log(WINTUN_LOG_INFO, "Removed adapter \"%s\"", dev->name_utf8);
+        if (!dev->opened)
+            wt_log(WINTUN_LOG_INFO, "Removed adapter \"%s\"", dev->name_utf8);
     }
     free(adapter);
     wt_device_unref(dev);
@@ -323,12 +365,39 @@ BOOL WINAPI WintunDeleteDriver(VOID)
         SetLastError(wt_log_error(ERROR_INF_IN_USE_BY_DEVICES, "Failed to remove the driver: adapters still use it"));
         return FALSE;
     }
+#if defined(_WIN32) && !defined(WT_NO_NATIVE)
+    if (backend_from_environment() == WINTUN_BACKEND_KERNEL)
+        return wt_native_delete_driver();
+#endif
     return TRUE;
 }
 
+/* With the kernel backend on Windows, the version of the Wintun driver wintun.dll reports (0 with
+ * ERROR_FILE_NOT_FOUND when it is not loaded); else this library's driver half. */
 DWORD WINAPI WintunGetRunningDriverVersion(VOID)
 {
+#if defined(_WIN32) && !defined(WT_NO_NATIVE)
+    if (backend_from_environment() == WINTUN_BACKEND_KERNEL)
+        return wt_native_driver_version();
+#endif
     return (WT_DRIVER_VERSION_MAJOR << 16) | WT_DRIVER_VERSION_MINOR;
+}
+
+BOOL WINAPI WintunLoadDll(LPCWSTR path)
+{
+#if defined(_WIN32) && !defined(WT_NO_NATIVE)
+    DWORD err = wt_native_load(path);
+    if (err) {
+        SetLastError(err);
+        return FALSE;
+    }
+    return TRUE;
+#else
+    (void)path;
+    SetLastError(wt_log_error(ERROR_NOT_SUPPORTED, "There is no wintun.dll to load in this build: its kernel "
+                                                   "backend is the system's TUN device"));
+    return FALSE;
+#endif
 }
 
 WINTUN_BACKEND WINAPI WintunGetAdapterBackend(WINTUN_ADAPTER_HANDLE adapter)
@@ -372,6 +441,14 @@ BOOL WINAPI WintunGetAdapterStatistics(WINTUN_ADAPTER_HANDLE adapter, WINTUN_ADA
     if (!stats) {
         SetLastError(ERROR_INVALID_PARAMETER);
         return FALSE;
+    }
+    if (dev->ops->get_stats) {
+        DWORD err = dev->ops->get_stats(dev, stats);
+        if (err) {
+            SetLastError(err);
+            return FALSE;
+        }
+        return TRUE;
     }
     wt_driver_get_stats(&dev->driver, stats);
     return TRUE;

@@ -21,6 +21,7 @@ struct wt_device
     struct wt_device *next; /* registry list, under the registry lock */
     int refs;               /* under the registry lock */
     int removed;
+    int opened;        /* Windows: a system adapter opened through wintun.dll, not created here */
     WCHAR *name;
     char *name_utf8;
     WCHAR *tunnel_type;

@@ -21,6 +21,7 @@ typedef struct
     DWORD(WINAPI *DeleteUnicastIpAddressEntry)(const MIB_UNICASTIPADDRESS_ROW *Row);
     DWORD(WINAPI *GetUnicastIpAddressTable)(ADDRESS_FAMILY Family, MIB_UNICASTIPADDRESS_TABLE **Table);
     VOID(WINAPI *FreeMibTable)(PVOID Memory);
+    DWORD(WINAPI *GetIfEntry2)(MIB_IF_ROW2 *Row);
 } wt_iphelper;
 
 /* The functions in use; the real IP Helper unless a test put others in. */
@@ -36,6 +37,14 @@ DWORD wt_iphelper_add_address(NET_LUID luid, const WINTUN_ADDRESS *address);
 DWORD wt_iphelper_delete_address(NET_LUID luid, const WINTUN_ADDRESS *address);
 /* As WintunGetAdapterAddresses. */
 DWORD wt_iphelper_get_addresses(NET_LUID luid, WINTUN_ADDRESS *addresses, DWORD *count);
+/* Operational state: up while a session runs (the driver reports media connected). */
+DWORD wt_iphelper_get_up(NET_LUID luid, BOOL *up);
+/* The interface's counters, from the adapter's side: Receive* are the packets the program wrote
+ * (the interface's In* counters), Send* those it was given to read (Out*). */
+DWORD wt_iphelper_get_stats(NET_LUID luid, WINTUN_ADAPTER_STATISTICS *stats);
+/* The IP interfaces of an adapter appear a moment after it is created: a call that finds none
+ * (ERROR_NOT_FOUND) is retried every 20 ms for up to this long. */
+#define WT_IPHELPER_SETTLE_MS 5000
 #endif
 
 #endif

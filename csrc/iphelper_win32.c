@@ -12,6 +12,7 @@ wt_iphelper wt_iphelper_api = {
     .DeleteUnicastIpAddressEntry = DeleteUnicastIpAddressEntry,
     .GetUnicastIpAddressTable = GetUnicastIpAddressTable,
     .FreeMibTable = FreeMibTable,
+    .GetIfEntry2 = GetIfEntry2,
 };
 
 /* The fields InitializeIpInterfaceEntry / InitializeUnicastIpAddressEntry would set: those are
@@ -136,5 +137,45 @@ DWORD wt_iphelper_get_addresses(NET_LUID luid, WINTUN_ADDRESS *addresses, DWORD 
     err = found > *count ? ERROR_INSUFFICIENT_BUFFER : ERROR_SUCCESS;
     *count = found;
     return err;
+}
+
+static DWORD if_row(NET_LUID luid, MIB_IF_ROW2 *row)
+{
+    memset(row, 0, sizeof(*row));
+    row->InterfaceLuid = luid;
+    DWORD err = wt_iphelper_api.GetIfEntry2(row);
+    if (err == ERROR_FILE_NOT_FOUND)
+        err = ERROR_NOT_FOUND;
+    if (err)
+        wt_log_error(err, "Failed to read the interface");
+    return err;
+}
+
+DWORD wt_iphelper_get_up(NET_LUID luid, BOOL *up)
+{
+    MIB_IF_ROW2 row;
+    DWORD err = if_row(luid, &row);
+    if (!err)
+        *up = row.OperStatus == IfOperStatusUp;
+    return err;
+}
+
+DWORD wt_iphelper_get_stats(NET_LUID luid, WINTUN_ADAPTER_STATISTICS *stats)
+{
+    MIB_IF_ROW2 row;
+    DWORD err = if_row(luid, &row);
+    if (err)
+        return err;
+    memset(stats, 0, sizeof(*stats));
+    stats->ReceivePackets = row.InUcastPkts + row.InNUcastPkts;
+    stats->ReceiveBytes = row.InOctets;
+    stats->ReceiveDiscards = row.InUnknownProtos;
+    stats->ReceiveDrops = row.InDiscards;
+    stats->ReceiveErrors = row.InErrors;
+    stats->SendPackets = row.OutUcastPkts + row.OutNUcastPkts;
+    stats->SendBytes = row.OutOctets;
+    stats->SendDrops = row.OutDiscards;
+    stats->SendErrors = row.OutErrors;
+    return ERROR_SUCCESS;
 }
 #endif

@@ -73,6 +73,17 @@ static void emit(WINTUN_LOGGER_LEVEL level, const char *text)
     cb(level, wt_filetime_now(), wide);
 }
 
+void CALLBACK wt_log_relay(WINTUN_LOGGER_LEVEL level, DWORD64 timestamp, LPCWSTR message)
+{
+    DWORD saved = GetLastError();
+    if (level == WINTUN_LOG_ERR && wt_wide_to_utf8(message, last_error_line, sizeof(last_error_line)) < 0)
+        snprintf(last_error_line, sizeof(last_error_line), "(a message too long or not valid UTF-16)");
+    WINTUN_LOGGER_CALLBACK cb = __atomic_load_n(&logger, __ATOMIC_ACQUIRE);
+    if (cb != nop_logger)
+        cb(level, timestamp, message);
+    SetLastError(saved);
+}
+
 /* Formats into buf; on truncation the message ends with "…" as Wintun's does. */
 static void format(char *buf, size_t size, const char *fmt, va_list ap)
 {

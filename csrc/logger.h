@@ -24,6 +24,10 @@ DWORD wt_log_errno(int err, const char *fmt, ...) WT_PRINTF(2, 3);
 
 #define WT_LOG_MAX_CHARS 0x400
 
+/* A logger callback for another Wintun implementation (wintun.dll on Windows): its lines go to
+ * the WintunSetLogger callback with their own stamps, and its errors become the last ERR line. */
+void CALLBACK wt_log_relay(WINTUN_LOGGER_LEVEL level, DWORD64 timestamp, LPCWSTR message);
+
 /* The last ERR line logged on this thread since wt_log_clear_last (UTF-8, "" if none): the
  * explanation a binding puts in its exception. */
 const char *wt_log_last_error(void);

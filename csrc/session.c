@@ -8,6 +8,7 @@
  */
 #include "adapter.h"
 #include "logger.h"
+#include "native.h"
 #include "platform.h"
 #include "session.h"
 
@@ -57,6 +58,10 @@ WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE adapter, D
     struct wt_device *dev = wt_adapter_device(adapter);
     if (!dev)
         return NULL;
+#if WT_NATIVE
+    if (wt_device_is_native(dev))
+        return wt_native_start_session(dev, capacity);
+#endif
     DWORD err;
     /* The driver's order: an existing session first, then the capacity. */
     if (wt_driver_has_session(&dev->driver)) {
@@ -115,6 +120,12 @@ fail:
 
 VOID WINAPI WintunEndSession(WINTUN_SESSION_HANDLE session)
 {
+#if WT_NATIVE
+    if (wt_native_session(session)) {
+        wt_native_end_session(session);
+        return;
+    }
+#endif
     if (!session_from(session))
         return;
     session->magic = 0;
@@ -133,6 +144,10 @@ VOID WINAPI WintunEndSession(WINTUN_SESSION_HANDLE session)
 
 HANDLE WINAPI WintunGetReadWaitEvent(WINTUN_SESSION_HANDLE session)
 {
+#if WT_NATIVE
+    if (wt_native_session(session))
+        return wt_native_read_wait_event(session);
+#endif
     if (!session_from(session))
         return NULL;
     return session->descriptor.Send.TailMoved;
@@ -190,6 +205,10 @@ static TUN_PACKET *packet_at(TUN_RING *ring, uint32_t head, uint32_t tail, uint3
 
 BYTE *WINAPI WintunReceivePacket(WINTUN_SESSION_HANDLE session, DWORD *packet_size)
 {
+#if WT_NATIVE
+    if (wt_native_session(session))
+        return wt_native_receive_packet(session, packet_size);
+#endif
     if (!session_from(session))
         return NULL;
     if (!packet_size) {
@@ -250,6 +269,12 @@ static void publish_tail(WINTUN_SESSION_HANDLE session, TUN_RING *ring)
 
 VOID WINAPI WintunReleaseReceivePacket(WINTUN_SESSION_HANDLE session, const BYTE *data)
 {
+#if WT_NATIVE
+    if (wt_native_session(session)) {
+        wt_native_release_receive_packet(session, data);
+        return;
+    }
+#endif
     if (!session_from(session))
         return;
     TUN_RING *ring = session->descriptor.Send.Ring;
@@ -269,6 +294,10 @@ VOID WINAPI WintunReleaseReceivePacket(WINTUN_SESSION_HANDLE session, const BYTE
 
 BYTE *WINAPI WintunAllocateSendPacket(WINTUN_SESSION_HANDLE session, DWORD packet_size)
 {
+#if WT_NATIVE
+    if (wt_native_session(session))
+        return wt_native_allocate_send_packet(session, packet_size);
+#endif
     if (!session_from(session))
         return NULL;
     if (packet_size > TUN_MAX_IP_PACKET_SIZE) {
@@ -309,6 +338,12 @@ fail:
 
 VOID WINAPI WintunSendPacket(WINTUN_SESSION_HANDLE session, const BYTE *data)
 {
+#if WT_NATIVE
+    if (wt_native_session(session)) {
+        wt_native_send_packet(session, data);
+        return;
+    }
+#endif
     if (!session_from(session))
         return;
     TUN_RING *ring = session->descriptor.Receive.Ring;
@@ -329,12 +364,16 @@ VOID WINAPI WintunSendPacket(WINTUN_SESSION_HANDLE session, const BYTE *data)
 DWORD WINAPI WintunReceivePackets(WINTUN_SESSION_HANDLE session, WINTUN_PACKET_VISITOR visitor, void *context,
                                   DWORD max_packets)
 {
-    if (!session_from(session))
+    if (!(WT_NATIVE && wt_native_session(session)) && !session_from(session))
         return 0;
     if (!visitor || !max_packets) {
         SetLastError(ERROR_INVALID_PARAMETER);
         return 0;
     }
+#if WT_NATIVE
+    if (wt_native_session(session))
+        return wt_native_receive_packets(session, visitor, context, max_packets);
+#endif
     TUN_RING *ring = session->descriptor.Send.Ring;
     const uint32_t capacity = session->capacity;
     DWORD consumed = 0;
@@ -372,7 +411,7 @@ DWORD WINAPI WintunReceivePackets(WINTUN_SESSION_HANDLE session, WINTUN_PACKET_V
 DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE session, const BYTE *const *packets, const DWORD *sizes,
                                DWORD count)
 {
-    if (!session_from(session))
+    if (!(WT_NATIVE && wt_native_session(session)) && !session_from(session))
         return 0;
     if (!count || !packets || !sizes) {
         SetLastError(ERROR_INVALID_PARAMETER);
@@ -384,6 +423,10 @@ DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE session, const BYTE *const 
             return 0;
         }
     }
+#if WT_NATIVE
+    if (wt_native_session(session))
+        return wt_native_send_packets(session, packets, sizes, count);
+#endif
     TUN_RING *ring = session->descriptor.Receive.Ring;
     const uint32_t capacity = session->capacity;
     DWORD err = ERROR_SUCCESS, sent = 0;
@@ -425,6 +468,10 @@ out:
 
 BOOL WINAPI WintunIsReceiveReady(WINTUN_SESSION_HANDLE session)
 {
+#if WT_NATIVE
+    if (wt_native_session(session))
+        return wt_native_is_receive_ready(session);
+#endif
     if (!session_from(session))
         return TRUE; /* WintunReceivePacket will report the error */
     uint32_t tail;

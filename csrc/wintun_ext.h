@@ -39,6 +39,14 @@ WINTUN_API BOOL WINAPI WintunGetAdapterGUID(WINTUN_ADAPTER_HANDLE Adapter, GUID 
  * if it does not fit. */
 WINTUN_API BOOL WINAPI WintunGetAdapterName(WINTUN_ADAPTER_HANDLE Adapter, WCHAR *Name, DWORD Size);
 
+/* Windows: loads the official wintun.dll that kernel adapters go through, from Path (NULL: the
+ * WINTUN_DLL environment variable, else wintun.dll in this library's folder, the application's
+ * folder, then System32). Without this call the first kernel adapter loads it the default way.
+ * Once loaded it stays: another Path fails with ERROR_ALREADY_INITIALIZED. Errors name what is
+ * missing: ERROR_MOD_NOT_FOUND (the file), ERROR_PROC_NOT_FOUND (an export). Elsewhere:
+ * ERROR_NOT_SUPPORTED (the kernel backend is the system's TUN device). */
+WINTUN_API BOOL WINAPI WintunLoadDll(LPCWSTR Path);
+
 /* Counters kept by the driver half, named from the adapter's (the OS's) side like a NIC's:
  * "Send" = packets the OS sends out of the adapter, delivered to the client's Send ring
  * (WintunReceivePacket); "Receive" = packets the client injects (WintunSendPacket) and the

@@ -30,6 +30,8 @@ typedef struct wt_backend_ops
     DWORD (*get_addresses)(struct wt_device *dev, WINTUN_ADDRESS *addresses, DWORD *count);
     DWORD (*set_up)(struct wt_device *dev, BOOL up);
     DWORD (*get_up)(struct wt_device *dev, BOOL *up);
+    /* Optional: counters kept by the OS rather than by dev->driver. */
+    DWORD (*get_stats)(struct wt_device *dev, WINTUN_ADAPTER_STATISTICS *stats);
 } wt_backend_ops;
 
 extern const wt_backend_ops wt_emulated_backend;

@@ -122,12 +122,16 @@ static void test_backend_choice(void)
 
 static void test_driver_functions(void)
 {
+#ifdef _WIN32
+    setenv("WINTUN_BACKEND", "emulated", 1); /* the kernel backend's are wintun.dll's: test_native */
+#endif
     CHECK(WintunGetRunningDriverVersion() == 0x0000000E);
     CHECK(WintunDeleteDriver());
     WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"drv");
     CHECK_ERR(WintunDeleteDriver(), ERROR_INF_IN_USE_BY_DEVICES);
     WintunCloseAdapter(a);
     CHECK(WintunDeleteDriver());
+    unsetenv("WINTUN_BACKEND");
 }
 
 static void test_configuration(void)

@@ -88,7 +88,8 @@ static void reset(void)
     address_count = 0;
     ipv6_bound = 1;
     set_calls = 0;
-    wt_iphelper_api = (wt_iphelper){ fake_get_interface, fake_set_interface, fake_create, fake_delete, fake_table, fake_free };
+    wt_iphelper_api =
+        (wt_iphelper){ fake_get_interface, fake_set_interface, fake_create, fake_delete, fake_table, fake_free, NULL };
 }
 
 static NET_LUID luid(ULONG64 v)

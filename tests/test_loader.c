@@ -7,42 +7,12 @@
 #include "../csrc/loader.h"
 #include "../csrc/platform.h"
 #include "test.h"
-
-#include <string.h>
+#include "windows_helpers.h"
 
 /* The loader logs through the library's logger, linked into this program. */
 WINTUN_SET_LOGGER_FUNC WintunSetLogger;
 
-static WCHAR folder[MAX_PATH];
-static WCHAR lines[64][512];
-static DWORD64 stamps[64];
-static volatile LONG line_count;
-
-static void CALLBACK collect(WINTUN_LOGGER_LEVEL level, DWORD64 timestamp, LPCWSTR message)
-{
-    (void)level;
-    LONG i = InterlockedIncrement(&line_count) - 1;
-    if (i < 64) {
-        wcsncpy(lines[i], message, 511);
-        stamps[i] = timestamp;
-    }
-}
-
-static int logged(const WCHAR *needle)
-{
-    for (LONG i = 0; i < line_count && i < 64; ++i)
-        if (wcsstr(lines[i], needle))
-            return 1;
-    return 0;
-}
-
-static WCHAR *in_folder(const WCHAR *file)
-{
-    static WCHAR path[MAX_PATH * 2];
-    wcscpy(path, folder);
-    wcscat(path, file);
-    return path;
-}
+static int logged(const WCHAR *needle) { return find_line(needle) >= 0; }
 
 static void test_missing_file_and_default_search(void)
 {
@@ -63,13 +33,6 @@ static void test_missing_export(void)
     CHECK(wt_dll_load(&dll, in_folder(L"wintun-missing.dll"), NULL) == ERROR_PROC_NOT_FOUND);
     CHECK(logged(L"does not export WintunCloseAdapter"));
     CHECK(dll.Module == NULL);
-}
-
-static DWORD64 filetime_now(void)
-{
-    FILETIME ft;
-    GetSystemTimeAsFileTime(&ft);
-    return ((DWORD64)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
 }
 
 static void make_ipv4(BYTE *p, DWORD size, DWORD seq)
@@ -149,10 +112,7 @@ static void test_end_to_end_through_the_standin(void)
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    DWORD n = GetModuleFileNameW(NULL, folder, MAX_PATH);
-    while (n && folder[n - 1] != L'\\' && folder[n - 1] != L'/')
-        --n;
-    folder[n] = 0;
+    find_folder();
     RUN(test_missing_file_and_default_search);
     RUN(test_missing_export);
     RUN(test_end_to_end_through_the_standin);
