@@ -14,10 +14,14 @@ static int interpreter_alive(void)
 {
     if (!Py_IsInitialized() || __atomic_load_n(&logger_shutdown, __ATOMIC_ACQUIRE))
         return 0;
+#if !defined(Py_LIMITED_API)
 #if PY_VERSION_HEX >= 0x030D0000
     return !Py_IsFinalizing();
 #else
     return !_Py_IsFinalizing();
+#endif
+#else
+    return 1; /* the package's atexit hook (shutdown) ran before finalization could start */
 #endif
 }
 
@@ -47,8 +51,7 @@ PyObject *wt_py_set_logger(PyObject *module, PyObject *callback)
 {
     (void)module;
     if (callback != Py_None && !PyCallable_Check(callback)) {
-        PyErr_Format(PyExc_TypeError, "set_logger() takes a callable or None, not %.100s", Py_TYPE(callback)->tp_name);
-        return NULL;
+        return wt_type_error("set_logger() takes a callable or None", callback);
     }
     PyObject *old = py_logger;
     if (callback == Py_None) {

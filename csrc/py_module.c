@@ -6,10 +6,43 @@
 #include "pywintun.h"
 #include "logger.h"
 
+/* PyType_GetModuleByDef is not in the Stable ABI before 3.13: the MRO is walked instead, once
+ * per TunDevice (which keeps the result). */
 wt_state *wt_state_of_type(PyTypeObject *type)
 {
-    PyObject *module = PyType_GetModuleByDef(type, &wt_module_def);
-    return module ? wt_state_of_module(module) : NULL;
+    PyObject *mro = PyObject_GetAttrString((PyObject *)type, "__mro__");
+    if (!mro)
+        return NULL;
+    wt_state *st = NULL;
+    Py_ssize_t n = PyTuple_Check(mro) ? PyTuple_Size(mro) : 0;
+    for (Py_ssize_t i = 0; i < n && !st; ++i) {
+        PyObject *base = PyTuple_GetItem(mro, i);
+        if (!PyType_Check(base) || !(PyType_GetFlags((PyTypeObject *)base) & Py_TPFLAGS_HEAPTYPE))
+            continue;
+        PyObject *module = PyType_GetModule((PyTypeObject *)base); /* borrowed */
+        if (!module) {
+            PyErr_Clear(); /* a class defined in Python */
+            continue;
+        }
+        if (PyModule_GetDef(module) == &wt_module_def)
+            st = wt_state_of_module(module);
+    }
+    Py_DECREF(mro);
+    if (!st)
+        PyErr_SetString(PyExc_TypeError, "not a subclass of wintun's TunDevice");
+    return st;
+}
+
+PyObject *wt_type_error(const char *expected, PyObject *value)
+{
+    PyObject *type = PyObject_Type(value);
+    PyObject *name = type ? PyType_GetName((PyTypeObject *)type) : NULL;
+    Py_XDECREF(type);
+    if (!name)
+        return NULL;
+    PyErr_Format(PyExc_TypeError, "%s, not %U", expected, name);
+    Py_DECREF(name);
+    return NULL;
 }
 
 static PyObject *set_logger(PyObject *module, PyObject *callback)
@@ -26,7 +59,37 @@ static PyObject *get_driver_version(PyObject *module, PyObject *Py_UNUSED(ignore
     return PyLong_FromUnsignedLong(version);
 }
 
-static PyObject *shutdown(PyObject *module, PyObject *Py_UNUSED(ignored))
+/* load_dll(path=None): which wintun.dll the kernel backend uses (Windows). */
+static PyObject *load_dll(PyObject *module, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = { "path", NULL };
+    PyObject *path = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:load_dll", kwlist, &path))
+        return NULL;
+    PyObject *text = NULL;
+    if (path != Py_None && !(text = PyOS_FSPath(path)))
+        return NULL;
+    if (text && !PyUnicode_Check(text)) {
+        Py_DECREF(text);
+        return wt_type_error("load_dll() takes a str path, an os.PathLike or None", path);
+    }
+    wchar_t *wide = text ? PyUnicode_AsWideCharString(text, NULL) : NULL;
+    Py_XDECREF(text);
+    if (text && !wide)
+        return NULL;
+    wt_log_clear_last();
+    BOOL ok;
+    Py_BEGIN_ALLOW_THREADS /* LoadLibrary takes the loader lock */
+    ok = WintunLoadDll(wide);
+    Py_END_ALLOW_THREADS
+    DWORD err = ok ? ERROR_SUCCESS : GetLastError();
+    PyMem_Free(wide);
+    if (!ok)
+        return wt_raise(wt_state_of_module(module), err, "cannot load wintun.dll");
+    Py_RETURN_NONE;
+}
+
+static PyObject *module_shutdown(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     (void)module;
     wt_logger_shutdown();
@@ -146,7 +209,12 @@ static PyMethodDef module_methods[] = {
       "None turns the C logger off. timestamp is a FILETIME (100 ns since 1601-01-01 UTC)." },
     { "get_driver_version", get_driver_version, METH_NOARGS,
       "get_driver_version()\n--\n\nThe running driver's version as (major << 16) | minor." },
-    { "_shutdown", shutdown, METH_NOARGS, NULL },
+    { "load_dll", (PyCFunction)(void (*)(void))load_dll, METH_VARARGS | METH_KEYWORDS,
+      "load_dll(path=None)\n--\n\nWindows: load the official wintun.dll kernel adapters go through, from path, or (None)\n"
+      "from WINTUN_DLL, else the package's folder, the application's folder, System32. Without\n"
+      "this call the first kernel adapter loads it the default way. Elsewhere: WintunError\n"
+      "(winerror 50, ERROR_NOT_SUPPORTED): the kernel backend is the system's TUN device." },
+    { "_shutdown", module_shutdown, METH_NOARGS, NULL },
     { "_bench_bytes", bench_bytes, METH_O, NULL },
     { "_bench_buffer", bench_buffer, METH_O, NULL },
     { NULL, NULL, 0, NULL },

@@ -23,6 +23,7 @@
 typedef struct
 {
     PyObject_HEAD
+    wt_state *state; /* of the module that defines the type, found once in tp_new */
     WINTUN_ADAPTER_HANDLE adapter;
     WINTUN_SESSION_HANDLE session;
     HANDLE read_event; /* the session's, valid while session != NULL */
@@ -35,7 +36,7 @@ typedef struct
     PyObject *weakreflist;
 } TunDevice;
 
-static wt_state *state_of(TunDevice *self) { return wt_state_of_type(Py_TYPE(self)); }
+static wt_state *state_of(TunDevice *self) { return self->state; }
 
 static PyObject *raise_closed(TunDevice *self)
 {
@@ -65,7 +66,7 @@ static int adapter_of(TunDevice *self)
 static int parse_capacity(PyObject *value, DWORD *capacity)
 {
     if (!PyLong_Check(value) || PyBool_Check(value)) {
-        PyErr_Format(PyExc_TypeError, "ring_capacity must be an int, not %.100s", Py_TYPE(value)->tp_name);
+        wt_type_error("ring_capacity must be an int", value);
         return -1;
     }
     int overflow;
@@ -84,7 +85,7 @@ static int parse_capacity(PyObject *value, DWORD *capacity)
     return 0;
 }
 
-static int hex_value(Py_UCS4 c)
+static int hex_value(char c)
 {
     if (c >= '0' && c <= '9')
         return (int)(c - '0');
@@ -104,28 +105,31 @@ static int parse_guid(PyObject *value, GUID *guid)
         Py_XDECREF(uuid_bytes);
         if (!text) {
             PyErr_Clear();
-            PyErr_Format(PyExc_TypeError, "guid must be a str, a uuid.UUID or None, not %.100s", Py_TYPE(value)->tp_name);
+            wt_type_error("guid must be a str, a uuid.UUID or None", value);
             return -1;
         }
         int r = parse_guid(text, guid);
         Py_DECREF(text);
         return r;
     }
-    Py_ssize_t len = PyUnicode_GET_LENGTH(value), start = 0;
-    if (len == 38 && PyUnicode_READ_CHAR(value, 0) == '{' && PyUnicode_READ_CHAR(value, 37) == '}')
+    Py_ssize_t len, start = 0;
+    const char *text = PyUnicode_AsUTF8AndSize(value, &len);
+    if (!text)
+        return -1;
+    if (len == 38 && text[0] == '{' && text[37] == '}')
         start = 1, len = 36;
     uint8_t bytes[16];
     int n = 0;
     if (len != 36)
         goto bad;
     for (Py_ssize_t i = 0; i < 36; ++i) {
-        Py_UCS4 c = PyUnicode_READ_CHAR(value, start + i);
+        char c = text[start + i];
         if (i == 8 || i == 13 || i == 18 || i == 23) {
             if (c != '-')
                 goto bad;
             continue;
         }
-        int hi = hex_value(c), lo = hex_value(PyUnicode_READ_CHAR(value, start + i + 1));
+        int hi = hex_value(c), lo = hex_value(text[start + i + 1]);
         if (hi < 0 || lo < 0)
             goto bad;
         bytes[n++] = (uint8_t)(hi << 4 | lo);
@@ -168,7 +172,7 @@ static int parse_backend(PyObject *value, WINTUN_BACKEND *backend, int *automati
 
 static int check_text(const char *what, PyObject *value, Py_ssize_t max_chars)
 {
-    Py_ssize_t len = PyUnicode_GET_LENGTH(value);
+    Py_ssize_t len = PyUnicode_GetLength(value);
     if (!len) {
         PyErr_Format(PyExc_ValueError, "%s must not be empty", what);
         return -1;
@@ -184,6 +188,14 @@ static int check_text(const char *what, PyObject *value, Py_ssize_t max_chars)
     return 0;
 }
 
+/* Py_XSETREF, which the Stable ABI lacks. */
+static void replace_ref(PyObject **slot, PyObject *value)
+{
+    PyObject *old = *slot;
+    *slot = Py_NewRef(value);
+    Py_XDECREF(old);
+}
+
 static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = { "name", "tunnel_type", "ring_capacity", "guid", "backend", "netns", NULL };
@@ -192,7 +204,7 @@ static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|UUOO$UO:TunDevice", kwlist, &name, &tunnel_type, &capacity, &guid_arg,
                                      &backend_arg, &netns))
         return -1;
-    if (netns != Py_None && (!PyUnicode_Check(netns) || !PyUnicode_GET_LENGTH(netns))) {
+    if (netns != Py_None && (!PyUnicode_Check(netns) || !PyUnicode_GetLength(netns))) {
         PyErr_SetString(PyExc_TypeError, "netns must be None, 'private', a namespace name or a path");
         return -1;
     }
@@ -226,7 +238,7 @@ static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
             goto out;
         }
         backend = WINTUN_BACKEND_KERNEL;
-        if (!(netns_path = PyUnicode_AsUTF8(netns)))
+        if (!(netns_path = PyUnicode_AsUTF8AndSize(netns, NULL)))
             goto out;
     }
 
@@ -247,6 +259,19 @@ static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
         if (err == ERROR_INVALID_NAME || err == ERROR_BUFFER_OVERFLOW) {
             PyErr_Format(PyExc_ValueError, "the OS cannot take %R as an adapter name: %s", name, wt_log_last_error());
             wt_log_clear_last();
+#ifdef _WIN32
+        } else if (backend == WINTUN_BACKEND_KERNEL &&
+                   (err == ERROR_MOD_NOT_FOUND || err == ERROR_PROC_NOT_FOUND || err == ERROR_ACCESS_DENIED)) {
+            char message[WT_LOG_MAX_CHARS + 256];
+            PyOS_snprintf(message, sizeof(message), "no Wintun adapter: %s. %s, or use backend='emulated' for an in-process adapter",
+                          wt_log_last_error()[0] ? wt_log_last_error() : "wintun.dll failed",
+                          err == ERROR_ACCESS_DENIED
+                              ? "Creating an adapter needs Administrator rights"
+                              : "Put the official wintun.dll (https://www.wintun.net, bin/<arch>/wintun.dll) next to "
+                                "the wintun package or the program, or name it with WINTUN_DLL or wintun.load_dll(path)");
+            wt_log_clear_last();
+            wt_raise_class(err == ERROR_ACCESS_DENIED ? st->NotPermittedError : st->NotFoundError, err, message);
+#endif
         } else if (automatic && (err == ERROR_NOT_SUPPORTED || err == ERROR_ACCESS_DENIED)) {
             char message[WT_LOG_MAX_CHARS + 256];
             PyOS_snprintf(message, sizeof(message),
@@ -264,12 +289,9 @@ static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
     }
     self->adapter = adapter;
     self->ring_capacity = ring_capacity;
-    Py_INCREF(name);
-    Py_XSETREF(self->name, name);
-    Py_INCREF(tunnel_type);
-    Py_XSETREF(self->tunnel_type, tunnel_type);
-    Py_INCREF(netns);
-    Py_XSETREF(self->netns, netns);
+    replace_ref(&self->name, name);
+    replace_ref(&self->tunnel_type, tunnel_type);
+    replace_ref(&self->netns, netns);
     result = 0;
 out:
     Py_XDECREF(default_name);
@@ -281,13 +303,18 @@ out:
 static PyObject *TunDevice_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     (void)args, (void)kwds;
-    TunDevice *self = (TunDevice *)type->tp_alloc(type, 0);
+    wt_state *st = wt_state_of_type(type);
+    if (!st)
+        return NULL;
+    allocfunc alloc = (allocfunc)PyType_GetSlot(type, Py_tp_alloc);
+    TunDevice *self = (TunDevice *)alloc(type, 0);
     if (!self)
         return NULL;
+    self->state = st;
     self->cancel = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (!self->cancel) {
         Py_DECREF(self);
-        return wt_raise(wt_state_of_type(type), GetLastError(), "cannot create an event");
+        return wt_raise(st, GetLastError(), "cannot create an event");
     }
     return (PyObject *)self;
 }
@@ -365,7 +392,7 @@ static PyObject *TunDevice_enter(TunDevice *self, PyObject *Py_UNUSED(ignored))
 {
     if (!adapter_of(self))
         return NULL;
-    return Py_NewRef(self);
+    return Py_NewRef((PyObject *)self);
 }
 
 static PyObject *TunDevice_exit(TunDevice *self, PyObject *args)
@@ -377,7 +404,7 @@ static PyObject *TunDevice_exit(TunDevice *self, PyObject *args)
 
 static int TunDevice_traverse(TunDevice *self, visitproc visit, void *arg)
 {
-    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(Py_TYPE((PyObject *)self));
     Py_VISIT(self->name);
     Py_VISIT(self->tunnel_type);
     Py_VISIT(self->netns);
@@ -386,7 +413,7 @@ static int TunDevice_traverse(TunDevice *self, visitproc visit, void *arg)
 
 static void TunDevice_dealloc(TunDevice *self)
 {
-    PyTypeObject *type = Py_TYPE(self);
+    PyTypeObject *type = Py_TYPE((PyObject *)self);
     PyObject_GC_UnTrack(self);
     if (self->weakreflist)
         PyObject_ClearWeakRefs((PyObject *)self);
@@ -396,7 +423,8 @@ static void TunDevice_dealloc(TunDevice *self)
     Py_CLEAR(self->name);
     Py_CLEAR(self->tunnel_type);
     Py_CLEAR(self->netns);
-    type->tp_free((PyObject *)self);
+    freefunc free_self = (freefunc)PyType_GetSlot(type, Py_tp_free);
+    free_self(self);
     Py_DECREF(type);
 }
 
@@ -489,7 +517,7 @@ static PyObject *TunDevice_read_batch(TunDevice *self, PyObject *args, PyObject 
         goto out;
     }
     for (DWORD i = 0; i < batch.count; ++i)
-        PyList_SET_ITEM(list, i, batch.items[i]);
+        PyList_SetItem(list, i, batch.items[i]); /* steals; cannot fail in range */
 out:
     if (batch.items != stack_items)
         PyMem_Free(batch.items);
@@ -559,7 +587,7 @@ static int parse_timeout(PyObject *timeout, DWORD *ms)
         return 0;
     }
     if (!PyLong_Check(timeout) && !PyFloat_Check(timeout)) {
-        PyErr_Format(PyExc_TypeError, "timeout must be a number of seconds or None, not %.100s", Py_TYPE(timeout)->tp_name);
+        wt_type_error("timeout must be a number of seconds or None", timeout);
         return -1;
     }
     double seconds = PyFloat_AsDouble(timeout);
@@ -669,7 +697,7 @@ static PyObject *TunDevice_write_batch(TunDevice *self, PyObject *arg)
     PyObject *seq = PySequence_Fast(arg, "write_batch() takes an iterable of bytes-like packets");
     if (!seq)
         return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq), held = 0;
+    Py_ssize_t count = wt_fast_size(seq), held = 0;
     PyObject *result = NULL;
     Py_buffer *views = PyMem_Calloc((size_t)(count ? count : 1), sizeof(Py_buffer));
     const BYTE **packets = PyMem_Calloc((size_t)(count ? count : 1), sizeof(BYTE *));
@@ -680,7 +708,7 @@ static PyObject *TunDevice_write_batch(TunDevice *self, PyObject *arg)
     }
     /* Check every packet before writing any, so that a bad one writes nothing. */
     for (; held < count; ++held) {
-        PyObject *item = PySequence_Fast_GET_ITEM(seq, held);
+        PyObject *item = wt_fast_item(seq, held);
         const char *data;
         Py_ssize_t size;
         if (PyUnicode_Check(item)) {
@@ -796,7 +824,7 @@ static int TunDevice_set_mtu(TunDevice *self, PyObject *value, void *c)
         return -1;
     }
     if (!PyLong_Check(value) || PyBool_Check(value)) {
-        PyErr_Format(PyExc_TypeError, "mtu must be an int, not %.100s", Py_TYPE(value)->tp_name);
+        wt_type_error("mtu must be an int", value);
         return -1;
     }
     long mtu = PyLong_AsLong(value);
@@ -877,7 +905,7 @@ static PyObject *TunDevice_addresses_raw(TunDevice *self, PyObject *Py_UNUSED(ig
             Py_DECREF(list);
             return NULL;
         }
-        PyList_SET_ITEM(list, i, item);
+        PyList_SetItem(list, i, item);
     }
     return list;
 }
@@ -941,7 +969,7 @@ static PyObject *TunDevice_emu_inject(TunDevice *self, PyObject *arg)
     PyObject *seq = PySequence_Fast(arg, "inject takes a list of bytes-like packets");
     if (!seq)
         return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    Py_ssize_t count = wt_fast_size(seq);
     if (count < 1 || count > 256) {
         Py_DECREF(seq);
         PyErr_SetString(PyExc_ValueError, "inject takes 1 to 256 packets at once");
@@ -953,7 +981,7 @@ static PyObject *TunDevice_emu_inject(TunDevice *self, PyObject *arg)
     Py_ssize_t held = 0;
     PyObject *result = NULL;
     for (; held < count; ++held) {
-        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, held), &views[held], PyBUF_C_CONTIGUOUS) < 0)
+        if (PyObject_GetBuffer(wt_fast_item(seq, held), &views[held], PyBUF_C_CONTIGUOUS) < 0)
             goto out;
         if (views[held].len > TUN_MAX_IP_PACKET_SIZE) {
             ++held;
@@ -1014,7 +1042,7 @@ static PyObject *TunDevice_emu_capture_fileno(TunDevice *self, PyObject *Py_UNUS
 static PyObject *TunDevice_emu_connect(TunDevice *self, PyObject *arg)
 {
     if (!PyObject_TypeCheck(arg, state_of(self)->TunDeviceType)) {
-        PyErr_Format(PyExc_TypeError, "can only connect to another TunDevice, not %.100s", Py_TYPE(arg)->tp_name);
+        wt_type_error("can only connect to another TunDevice", arg);
         return NULL;
     }
     TunDevice *other = (TunDevice *)arg;

@@ -23,6 +23,7 @@ import errno
 import os
 import subprocess
 import ipaddress
+import sys
 import uuid
 from typing import List, NamedTuple, Optional, Tuple, Union
 
@@ -44,6 +45,7 @@ from ._wintun import (
     RingFullError,
     WintunError,
     get_driver_version,
+    load_dll,
 )
 from .emulated import EmulatedOS
 
@@ -53,6 +55,7 @@ __all__ = [
     "EmulatedOS",
     "set_logger",
     "get_driver_version",
+    "load_dll",
     "WintunError",
     "RingFullError",
     "AdapterClosedError",
@@ -238,12 +241,16 @@ class TunDevice(_wintun.TunDevice):
             raise error
         return EmulatedOS(self)
 
-    # ---- asyncio: add_reader on the read event's fd, no thread ----
+    # ---- asyncio: add_reader on the read event's fd, no thread (Linux); on Windows, whose
+    # events are not file descriptors, the wait runs in the loop's executor, in short slices so
+    # that a cancelled wait frees its thread within _THREAD_WAIT_SLICE seconds ----
 
     async def async_wait_read(self, timeout: Optional[float] = None) -> bool:
-        """Wait, without a thread, until a packet may be read: True; False on timeout. Call
-        read() until None first. When the session ends meanwhile (down() or close() from
-        anywhere), it returns True and the next read() raises AdapterClosedError."""
+        """Wait until a packet may be read: True; False on timeout. Call read() until None
+        first. When the session ends meanwhile (down() or close() from anywhere), it returns
+        True and the next read() raises AdapterClosedError. No thread on Linux."""
+        if not _ASYNC_BY_FD:
+            return await self._async_wait_in_thread(timeout)
         loop = asyncio.get_running_loop()
         # A duplicate of the event's fd: it stays valid, and becomes readable, when the session
         # ends and closes its own, so the loop is never left watching a closed descriptor.
@@ -259,8 +266,19 @@ class TunDevice(_wintun.TunDevice):
             loop.remove_reader(fd)
             os.close(fd)
 
+    async def _async_wait_in_thread(self, timeout: Optional[float]) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + max(0.0, timeout)
+        while True:
+            left = _THREAD_WAIT_SLICE if deadline is None else min(_THREAD_WAIT_SLICE, max(0.0, deadline - loop.time()))
+            if await loop.run_in_executor(None, self.wait_read_event, left):
+                return True
+            if deadline is not None and loop.time() >= deadline:
+                return False
+
     async def async_read(self) -> bytes:
-        """The next packet, awaited without a thread. AdapterClosedError once the session ends."""
+        """The next packet, awaited (without a thread on Linux). AdapterClosedError once the
+        session ends."""
         while True:
             packet = self.read()
             if packet is not None:
@@ -268,12 +286,17 @@ class TunDevice(_wintun.TunDevice):
             await self.async_wait_read()
 
     async def async_read_batch(self, max: int = 64) -> List[bytes]:
-        """The waiting packets (at least one, at most max), awaited without a thread."""
+        """The waiting packets (at least one, at most max), awaited (without a thread on Linux)."""
         while True:
             packets = self.read_batch(max)
             if packets:
                 return packets
             await self.async_wait_read()
+
+
+# Whether the read event is a file descriptor asyncio can watch (Linux's eventfd).
+_ASYNC_BY_FD = sys.platform != "win32"
+_THREAD_WAIT_SLICE = 0.2
 
 
 def _set_ready(future: "asyncio.Future[bool]") -> None:

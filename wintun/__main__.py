@@ -10,6 +10,7 @@ from typing import List, Optional, Tuple
 import wintun
 from wintun.packets import describe, echo_request_v4, echo_request_v6
 
+WINDOWS = sys.platform == "win32"
 DEMO_V4 = ("10.6.7.7/24", "10.6.7.8")
 DEMO_V6 = ("fd00:6:7::7/64", "fd00:6:7::8")
 
@@ -31,30 +32,40 @@ def probe_backends() -> List[Tuple[str, Optional[str]]]:
 def cmd_info(args: argparse.Namespace) -> int:
     wintun.set_logger(lambda *a: None)  # the probes' failures are reported below, not logged
     print(f"wintun {wintun.__version__} (Python {sys.version.split()[0]}, {sys.platform})")
-    version = wintun.get_driver_version()
-    print(f"driver half: Wintun protocol {version >> 16}.{version & 0xFFFF}")
+    what = "Wintun driver (through wintun.dll)" if WINDOWS else "driver half: Wintun protocol"
+    try:
+        version = wintun.get_driver_version()
+        print(f"{what} {version >> 16}.{version & 0xFFFF}")
+    except wintun.WintunError as error:
+        print(f"{what}: unavailable: {error}")
     print("backends:")
     for backend, reason in probe_backends():
         print(f"  {backend:9} {'available' if reason is None else 'unavailable: ' + reason}")
-    try:
-        wintun.TunDevice(f"wtprobe{os.getpid() % 10000}", "Probe", backend="kernel", netns="private").close()
-        print("  kernel in a private network namespace (netns='private'): available")
-    except wintun.WintunError as error:
-        print(f"  kernel in a private network namespace (netns='private'): unavailable: {error}")
+    if not WINDOWS:
+        try:
+            wintun.TunDevice(f"wtprobe{os.getpid() % 10000}", "Probe", backend="kernel", netns="private").close()
+            print("  kernel in a private network namespace (netns='private'): available")
+        except wintun.WintunError as error:
+            print(f"  kernel in a private network namespace (netns='private'): unavailable: {error}")
     default = os.environ.get("WINTUN_BACKEND") or "auto"
     print(f"backend='auto' means: {default if default != 'auto' else 'kernel'} (WINTUN_BACKEND={os.environ.get('WINTUN_BACKEND', '')!r})")
     return 0
 
 
 def open_demo_adapter(backend: str) -> wintun.TunDevice:
-    """The demo's adapter. A kernel one goes into a private network namespace of its own, so that
-    the demo changes nothing on the machine's own network."""
+    """The demo's adapter. On Linux a kernel one goes into a private network namespace of its own,
+    so that the demo changes nothing on the machine's own network; on Windows it is a Wintun
+    adapter of this process, removed when the demo ends."""
     name = f"wtdemo{os.getpid() % 10000}"
     if backend == "emulated":
         return wintun.TunDevice(name, "Demo", 0x100000, backend="emulated")
     try:
-        tun = wintun.TunDevice(name, "Demo", 0x100000, backend="kernel", netns="private")
-        print("A kernel TUN interface, in a private network namespace of its own.")
+        if WINDOWS:
+            tun = wintun.TunDevice(name, "Demo", 0x100000, backend="kernel")
+            print("A Wintun adapter, through wintun.dll; removed when the demo ends.")
+        else:
+            tun = wintun.TunDevice(name, "Demo", 0x100000, backend="kernel", netns="private")
+            print("A kernel TUN interface, in a private network namespace of its own.")
         return tun
     except wintun.WintunError as error:
         if backend == "kernel":

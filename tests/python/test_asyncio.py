@@ -1,4 +1,5 @@
-"""asyncio: awaiting a packet uses add_reader on the read event, no thread."""
+"""asyncio: awaiting a packet uses add_reader on the read event, no thread (Linux); the executor
+fallback Windows uses runs the same tests here (wait_mode "thread")."""
 import asyncio
 import threading
 
@@ -10,6 +11,12 @@ from packets import ipv4, seq_of
 
 def run(coro, timeout=10):
     return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+@pytest.fixture(params=["fd", "thread"])
+def wait_mode(request, monkeypatch):
+    monkeypatch.setattr(wintun, "_ASYNC_BY_FD", request.param == "fd")
+    return request.param
 
 
 def test_async_read_needs_no_thread(tun_device, tun_os):
@@ -26,7 +33,7 @@ def test_async_read_needs_no_thread(tun_device, tun_os):
     run(main())
 
 
-def test_async_read_batch_and_writes_from_the_loop(tun_pair):
+def test_async_read_batch_and_writes_from_the_loop(tun_pair, wait_mode):
     a, b = tun_pair
 
     async def main():
@@ -51,7 +58,7 @@ def test_async_read_batch_and_writes_from_the_loop(tun_pair):
     run(main())
 
 
-def test_async_wait_timeout_and_cancel(tun_device, tun_os):
+def test_async_wait_timeout_and_cancel(tun_device, tun_os, wait_mode):
     async def main():
         assert await tun_device.async_wait_read(timeout=0.05) is False
         task = asyncio.ensure_future(tun_device.async_read())
@@ -66,7 +73,7 @@ def test_async_wait_timeout_and_cancel(tun_device, tun_os):
     run(main())
 
 
-def test_down_from_the_loop_ends_async_read(tun_device):
+def test_down_from_the_loop_ends_async_read(tun_device, wait_mode):
     async def main():
         task = asyncio.ensure_future(tun_device.async_read())
         await asyncio.sleep(0.02)
@@ -77,7 +84,7 @@ def test_down_from_the_loop_ends_async_read(tun_device):
     run(main())
 
 
-def test_close_from_another_thread_ends_async_read(tun_device):
+def test_close_from_another_thread_ends_async_read(tun_device, wait_mode):
     async def main():
         task = asyncio.ensure_future(tun_device.async_read())
         await asyncio.sleep(0.02)

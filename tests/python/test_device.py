@@ -1,6 +1,8 @@
 """TunDevice: the seed usage flow, every property, every bad input."""
 import ipaddress
 import os
+import pathlib
+import sys
 import threading
 import uuid
 
@@ -390,3 +392,14 @@ def test_pair_and_echo(tun_pair):
     assert [seq_of(p) for p in got] == list(range(100))
     b.write(ipv6(100, 5))
     assert a.wait_read_event(timeout=2) and seq_of(a.read()) == 5
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Linux: there is no wintun.dll to load")
+def test_load_dll_is_windows_only():
+    with pytest.raises(wintun.WintunError) as info:
+        wintun.load_dll()
+    assert info.value.winerror == 50 and "system's TUN device" in str(info.value)
+    with pytest.raises(TypeError):
+        wintun.load_dll(42)
+    with pytest.raises(wintun.WintunError):
+        wintun.load_dll(pathlib.Path("/nonexistent/wintun.dll"))
