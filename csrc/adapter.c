@@ -262,29 +262,33 @@ WINTUN_ADAPTER_HANDLE WINAPI WintunCreateAdapter(LPCWSTR name, LPCWSTR tunnel_ty
  * registry (another process may own it); closing it frees the DLL's handle only. */
 static WINTUN_ADAPTER_HANDLE open_native(LPCWSTR name)
 {
-    WINTUN_ADAPTER_HANDLE native = wt_native_open(name);
-    if (!native)
-        return NULL;
     struct wt_device *dev = calloc(1, sizeof(*dev));
     WINTUN_ADAPTER_HANDLE adapter = dev ? new_handle(dev, 1) : NULL;
-    if (dev) {
-        dev->refs = 1;
-        dev->opened = 1;
-        dev->backend = WINTUN_BACKEND_KERNEL;
-        dev->ops = &wt_native_backend;
-        wt_driver_init(&dev->driver, NULL, NULL);
-        dev->name = wt_wide_dup(name);
-        dev->name_utf8 = wt_wide_to_utf8_dup(name);
-        dev->tunnel_type = wt_wide_dup(L"");
-        wt_native_adopt(dev, native);
-    }
-    if (!adapter || !dev->name || !dev->name_utf8 || !dev->tunnel_type) {
-        free(adapter);
-        if (dev)
-            device_free(dev); /* closes the DLL's handle */
+    if (!adapter) {
+        free(dev);
         SetLastError(wt_log_error(ERROR_NOT_ENOUGH_MEMORY, "Failed to allocate the adapter"));
         return NULL;
     }
+    dev->refs = 1;
+    dev->opened = 1;
+    dev->backend = WINTUN_BACKEND_KERNEL;
+    dev->ops = &wt_native_backend;
+    wt_driver_init(&dev->driver, NULL, NULL);
+    dev->name = wt_wide_dup(name);
+    dev->name_utf8 = wt_wide_to_utf8_dup(name);
+    dev->tunnel_type = wt_wide_dup(L"");
+    DWORD err = dev->name && dev->name_utf8 && dev->tunnel_type
+                    ? ERROR_SUCCESS
+                    : wt_log_error(ERROR_NOT_ENOUGH_MEMORY, "Failed to allocate the adapter");
+    WINTUN_ADAPTER_HANDLE native = err ? NULL : wt_native_open(name);
+    if (!native) {
+        err = err ? err : GetLastError();
+        free(adapter);
+        device_free(dev);
+        SetLastError(err);
+        return NULL;
+    }
+    wt_native_adopt(dev, native);
     return adapter;
 }
 #endif

@@ -42,8 +42,11 @@ DWORD wt_iphelper_get_up(NET_LUID luid, BOOL *up);
 /* The interface's counters, from the adapter's side: Receive* are the packets the program wrote
  * (the interface's In* counters), Send* those it was given to read (Out*). */
 DWORD wt_iphelper_get_stats(NET_LUID luid, WINTUN_ADAPTER_STATISTICS *stats);
-/* The IP interfaces of an adapter appear a moment after it is created: a call that finds none
- * (ERROR_NOT_FOUND) is retried every 20 ms for up to this long. */
+/* The IP interfaces of an adapter appear a moment after it is created (setting the MTU or an
+ * address at once fails with ERROR_NOT_FOUND, a common report against Wintun wrappers): waits,
+ * polling every 20 ms, until one of the two families is there; ERROR_NOT_FOUND (logged once) after
+ * timeout_ms. */
+DWORD wt_iphelper_wait_interface(NET_LUID luid, DWORD timeout_ms);
 #define WT_IPHELPER_SETTLE_MS 5000
 #endif
 

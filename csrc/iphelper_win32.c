@@ -139,6 +139,26 @@ DWORD wt_iphelper_get_addresses(NET_LUID luid, WINTUN_ADDRESS *addresses, DWORD 
     return err;
 }
 
+DWORD wt_iphelper_wait_interface(NET_LUID luid, DWORD timeout_ms)
+{
+    static const ADDRESS_FAMILY families[] = { AF_INET, AF_INET6 };
+    const ULONGLONG deadline = GetTickCount64() + timeout_ms;
+    for (;;) {
+        for (size_t i = 0; i < 2; ++i) {
+            MIB_IPINTERFACE_ROW row;
+            interface_row(&row, luid, families[i]);
+            DWORD err = wt_iphelper_api.GetIpInterfaceEntry(&row);
+            if (!err)
+                return ERROR_SUCCESS;
+            if (err != ERROR_NOT_FOUND)
+                return wt_log_error(err, "Failed to read the IP interface (family %u)", (unsigned)families[i]);
+        }
+        if (GetTickCount64() >= deadline)
+            return wt_log_error(ERROR_NOT_FOUND, "The adapter's IP interfaces did not appear within %u ms", (unsigned)timeout_ms);
+        Sleep(20);
+    }
+}
+
 static DWORD if_row(NET_LUID luid, MIB_IF_ROW2 *row)
 {
     memset(row, 0, sizeof(*row));

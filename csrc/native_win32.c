@@ -25,14 +25,13 @@ static HMODULE this_module(void)
     return module;
 }
 
-/* Whether path names the module already loaded. */
+/* Whether path names the module already loaded. Compared by full path, without loading the file:
+ * loading a second wintun.dll would run its DllMain, which cleans up devices. */
 static DWORD same_module(LPCWSTR path)
 {
-    HMODULE module = LoadLibraryExW(path, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
-    int same = module == dll.Module;
-    if (module)
-        FreeLibrary(module);
-    if (same)
+    WCHAR loaded_path[MAX_PATH], full[MAX_PATH];
+    DWORD n = GetModuleFileNameW(dll.Module, loaded_path, MAX_PATH), m = GetFullPathNameW(path, MAX_PATH, full, NULL);
+    if (n && n < MAX_PATH && m && m < MAX_PATH && CompareStringOrdinal(loaded_path, -1, full, -1, TRUE) == CSTR_EQUAL)
         return ERROR_SUCCESS;
     char shown[MAX_PATH * 3];
     if (wt_wide_to_utf8(path, shown, sizeof(shown)) < 0)
@@ -115,7 +114,7 @@ static DWORD native_create(struct wt_device *dev)
         return err;
     WINTUN_ADAPTER_HANDLE adapter = dll.WintunCreateAdapter(dev->name, dev->tunnel_type, &dev->guid);
     if (!adapter)
-        return wt_log_error(dll_error(), "wintun.dll failed to create adapter \"%s\"", dev->name_utf8);
+        return dll_error(); /* the DLL logged why: that line stays the explanation */
     dev->port = adapter;
     take_luid(dev);
     return ERROR_SUCCESS;
@@ -135,6 +134,9 @@ DWORD wt_native_adopt(struct wt_device *dev, WINTUN_ADAPTER_HANDLE adapter)
 {
     dev->port = adapter;
     take_luid(dev);
+    /* The interface's GUID, where the system knows the LUID (not for the stand-in's adapters). */
+    if (ConvertInterfaceLuidToGuid(&dev->luid, &dev->guid) != NO_ERROR)
+        memset(&dev->guid, 0, sizeof(dev->guid));
     return ERROR_SUCCESS;
 }
 
@@ -150,45 +152,23 @@ static void native_remove(struct wt_device *dev)
 
 static void native_destroy(struct wt_device *dev) { native_remove(dev); }
 
-/* The IP interfaces appear a moment after the adapter: retries what found none. */
-static DWORD settled(DWORD err, uint64_t *deadline)
-{
-    if (err != ERROR_NOT_FOUND)
-        return 0;
-    uint64_t now = wt_monotonic_ns();
-    if (!*deadline)
-        *deadline = now + (uint64_t)WT_IPHELPER_SETTLE_MS * 1000000u;
-    if (now >= *deadline)
-        return 0;
-    Sleep(20);
-    return 1;
-}
-
+/* The IP interfaces appear a moment after the adapter: calls that need one wait for it first. */
 static DWORD native_set_mtu(struct wt_device *dev, DWORD mtu)
 {
-    uint64_t deadline = 0;
-    DWORD err;
-    while (settled(err = wt_iphelper_set_mtu(dev->luid, mtu), &deadline))
-        ;
-    return err;
+    DWORD err = wt_iphelper_wait_interface(dev->luid, WT_IPHELPER_SETTLE_MS);
+    return err ? err : wt_iphelper_set_mtu(dev->luid, mtu);
 }
 
 static DWORD native_get_mtu(struct wt_device *dev, DWORD *mtu)
 {
-    uint64_t deadline = 0;
-    DWORD err;
-    while (settled(err = wt_iphelper_get_mtu(dev->luid, mtu), &deadline))
-        ;
-    return err;
+    DWORD err = wt_iphelper_wait_interface(dev->luid, WT_IPHELPER_SETTLE_MS);
+    return err ? err : wt_iphelper_get_mtu(dev->luid, mtu);
 }
 
 static DWORD native_add_address(struct wt_device *dev, const WINTUN_ADDRESS *address)
 {
-    uint64_t deadline = 0;
-    DWORD err;
-    while (settled(err = wt_iphelper_add_address(dev->luid, address), &deadline))
-        ;
-    return err;
+    DWORD err = wt_iphelper_wait_interface(dev->luid, WT_IPHELPER_SETTLE_MS);
+    return err ? err : wt_iphelper_add_address(dev->luid, address);
 }
 
 static DWORD native_delete_address(struct wt_device *dev, const WINTUN_ADDRESS *address)
@@ -316,8 +296,13 @@ BYTE *wt_native_receive_packet(WINTUN_SESSION_HANDLE session, DWORD *size)
     return dll.WintunReceivePacket(s->session, size);
 }
 
+/* wintun.dll trusts the pointers it is given: NULL at least is refused here. */
 void wt_native_release_receive_packet(WINTUN_SESSION_HANDLE session, const BYTE *packet)
 {
+    if (!packet) {
+        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Released pointer is not an outstanding received packet"));
+        return;
+    }
     dll.WintunReleaseReceivePacket(NATIVE(session)->session, packet);
 }
 
@@ -328,6 +313,10 @@ BYTE *wt_native_allocate_send_packet(WINTUN_SESSION_HANDLE session, DWORD size)
 
 void wt_native_send_packet(WINTUN_SESSION_HANDLE session, const BYTE *packet)
 {
+    if (!packet) {
+        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Sent pointer is not an allocated packet"));
+        return;
+    }
     dll.WintunSendPacket(NATIVE(session)->session, packet);
 }
 

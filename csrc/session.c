@@ -294,16 +294,16 @@ VOID WINAPI WintunReleaseReceivePacket(WINTUN_SESSION_HANDLE session, const BYTE
 
 BYTE *WINAPI WintunAllocateSendPacket(WINTUN_SESSION_HANDLE session, DWORD packet_size)
 {
+    if (packet_size > TUN_MAX_IP_PACKET_SIZE) { /* wintun.dll does not check this: done here for both */
+        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Packet size %u exceeds 0x%x", (unsigned)packet_size, TUN_MAX_IP_PACKET_SIZE));
+        return NULL;
+    }
 #if WT_NATIVE
     if (wt_native_session(session))
         return wt_native_allocate_send_packet(session, packet_size);
 #endif
     if (!session_from(session))
         return NULL;
-    if (packet_size > TUN_MAX_IP_PACKET_SIZE) {
-        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Packet size %u exceeds 0x%x", (unsigned)packet_size, TUN_MAX_IP_PACKET_SIZE));
-        return NULL;
-    }
     DWORD err;
     TUN_RING *ring = session->descriptor.Receive.Ring;
     const uint32_t capacity = session->capacity;

@@ -140,9 +140,22 @@ static void test_addresses(void)
     CHECK(wt_iphelper_delete_address(luid(OURS), &v6) == ERROR_NOT_FOUND);
 }
 
+static void test_wait_for_the_interface(void)
+{
+    reset();
+    CHECK(wt_iphelper_wait_interface(luid(OURS), 1000) == ERROR_SUCCESS);
+    ipv6_bound = 0; /* one family is enough */
+    CHECK(wt_iphelper_wait_interface(luid(OURS), 1000) == ERROR_SUCCESS);
+    ULONGLONG start = GetTickCount64();
+    CHECK(wt_iphelper_wait_interface(luid(OTHER), 100) == ERROR_NOT_FOUND); /* never appears */
+    ULONGLONG waited = GetTickCount64() - start;
+    CHECK(waited >= 90 && waited < 2000);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
+    RUN(test_wait_for_the_interface);
     RUN(test_mtu);
     RUN(test_addresses);
     return test_summary();

@@ -148,6 +148,8 @@ static void test_adapters(void)
     STANDIN(LUID_FUNC, "WintunGetAdapterLUID")(foreign, &theirs);
     WintunGetAdapterLUID(opened, &ours);
     CHECK(ours.Value == theirs.Value);
+    GUID unknown, zero = { 0 };
+    CHECK(WintunGetAdapterGUID(opened, &unknown) && !memcmp(&unknown, &zero, sizeof(zero))); /* no system interface */
     WintunCloseAdapter(opened);
     inside = STANDIN(OPEN_FUNC, "WintunOpenAdapter")(L"Foreign");
     CHECK(inside != NULL); /* still there */
@@ -245,7 +247,13 @@ static void test_sessions(void)
     CHECK_ERR(WintunReceivePackets(sb, visit, &seen, 16), ERROR_NO_MORE_ITEMS);
     CHECK_ERR(WintunReceivePackets(sb, NULL, &seen, 16), ERROR_INVALID_PARAMETER);
     CHECK_ERR(WintunSendPackets(sa, pointers, NULL, 5), ERROR_INVALID_PARAMETER);
-    CHECK_ERR(WintunAllocateSendPacket(sa, 0x10000), ERROR_INVALID_PARAMETER);
+    CHECK_ERR(WintunAllocateSendPacket(sa, 0x10000), ERROR_INVALID_PARAMETER); /* checked before the DLL */
+    SetLastError(0);
+    WintunReleaseReceivePacket(sb, NULL);
+    CHECK(GetLastError() == ERROR_INVALID_PARAMETER);
+    SetLastError(0);
+    WintunSendPacket(sa, NULL);
+    CHECK(GetLastError() == ERROR_INVALID_PARAMETER);
 
     /* Teardown: removing B ends its session inside the DLL; our reader sees EOF. */
     WintunCloseAdapter(b);
