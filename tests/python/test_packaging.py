@@ -1,5 +1,6 @@
-"""pip install --no-build-isolation . works offline with Debian's packages, and registers the
-pytest plugin and the console script. Slow (a full build in a fresh venv)."""
+"""pip install --no-build-isolation . works offline with Debian's packages, builds the Stable ABI
+wheel (cp311-abi3), and registers the pytest plugin and the console script. Slow (a full build in
+a fresh venv)."""
 import os
 import shutil
 import subprocess
@@ -33,6 +34,9 @@ def test_pip_install_into_a_venv(tmp_path):
         "eps = m.entry_points(group='pytest11');"
         "assert any(e.value == 'wintun.pytest_plugin' for e in eps), eps;"
         "t = wintun.TunDevice('pkg', backend='emulated'); t.up(); t.close();"
+        "assert wintun._wintun.__file__.endswith('.abi3.so'), wintun._wintun.__file__;"
+        "wheel = m.distribution('wintun').read_text('WHEEL');"
+        "assert 'Tag: cp311-abi3-' in wheel, wheel;"
         "print(wintun.__version__, wintun.__file__)"
     )
     result = subprocess.run([python, "-c", check], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
