@@ -22,6 +22,7 @@ struct wt_device
     int refs;               /* under the registry lock */
     int removed;
     int opened;        /* Windows: a system adapter opened through wintun.dll, not created here */
+    int sessions;      /* Windows: wintun.dll sessions running on it (atomic) */
     WCHAR *name;
     char *name_utf8;
     WCHAR *tunnel_type;

@@ -182,14 +182,23 @@ static DWORD native_get_addresses(struct wt_device *dev, WINTUN_ADDRESS *address
 }
 
 /* A Wintun adapter's link follows its session (media connected while one runs): up() and
- * down() start and end sessions, and the administrative state is the system's to keep. */
+ * down() start and end sessions, and the administrative state is the system's to keep. Up is
+ * "a session of ours runs" (the interface reports it a moment later), else what the interface
+ * reports (another process's session on an opened adapter). */
 static DWORD native_set_up(struct wt_device *dev, BOOL up)
 {
     (void)dev, (void)up;
     return ERROR_SUCCESS;
 }
 
-static DWORD native_get_up(struct wt_device *dev, BOOL *up) { return wt_iphelper_get_up(dev->luid, up); }
+static DWORD native_get_up(struct wt_device *dev, BOOL *up)
+{
+    if (__atomic_load_n(&dev->sessions, __ATOMIC_ACQUIRE)) {
+        *up = TRUE;
+        return ERROR_SUCCESS;
+    }
+    return wt_iphelper_get_up(dev->luid, up);
+}
 
 static DWORD native_get_stats(struct wt_device *dev, WINTUN_ADAPTER_STATISTICS *stats)
 {
@@ -243,6 +252,7 @@ WINTUN_SESSION_HANDLE wt_native_start_session(struct wt_device *dev, DWORD capac
         return NULL;
     }
     wt_device_ref(dev);
+    __atomic_add_fetch(&dev->sessions, 1, __ATOMIC_RELEASE);
     s->dev = dev;
     s->magic = WT_NATIVE_SESSION_MAGIC;
     return (WINTUN_SESSION_HANDLE)(void *)s;
@@ -253,6 +263,7 @@ void wt_native_end_session(WINTUN_SESSION_HANDLE session)
     struct wt_native_session *s = NATIVE(session);
     s->magic = 0;
     dll.WintunEndSession(s->session);
+    __atomic_sub_fetch(&s->dev->sessions, 1, __ATOMIC_RELEASE);
     wt_device_unref(s->dev);
     free(s);
 }

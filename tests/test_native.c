@@ -27,6 +27,7 @@ typedef BOOL(WINAPI CONNECT_FUNC)(WINTUN_ADAPTER_HANDLE, WINTUN_ADAPTER_HANDLE);
 static ULONG64 fake_luid;
 static DWORD mtu_v4 = 65535, mtu_v6 = 65535;
 static int not_yet[2] = { 2, 2 }; /* per family (IPv4, IPv6): calls that find no interface yet */
+static IF_OPER_STATUS oper_status = IfOperStatusUp;
 static WINTUN_ADDRESS added[4];
 static DWORD added_count;
 
@@ -91,7 +92,7 @@ static DWORD WINAPI fake_if_entry(MIB_IF_ROW2 *row)
 {
     if (row->InterfaceLuid.Value != fake_luid)
         return ERROR_FILE_NOT_FOUND;
-    row->OperStatus = IfOperStatusUp;
+    row->OperStatus = oper_status;
     row->InUcastPkts = 10, row->InNUcastPkts = 1, row->InOctets = 1100, row->InDiscards = 2;
     row->InErrors = 3, row->InUnknownProtos = 4;
     row->OutUcastPkts = 20, row->OutNUcastPkts = 2, row->OutOctets = 2200, row->OutDiscards = 5, row->OutErrors = 6;
@@ -286,10 +287,17 @@ static void test_configuration_and_statistics(void)
     DWORD count = 4;
     CHECK(WintunGetAdapterAddresses(a, list, &count) && count == 1 && !memcmp(list[0].Address, v4.Address, 4));
     CHECK_ERR(WintunDeleteAdapterAddress(a, &v4), ERROR_NOT_FOUND);
-    /* Up follows the session; set is accepted, get is the interface's operational state. */
+    /* Up follows the session: set is accepted; get is TRUE while a session of ours runs (the
+     * interface says so a moment later), else the interface's operational state. */
     BOOL up = FALSE;
     CHECK(WintunSetAdapterUp(a, TRUE) && WintunSetAdapterUp(a, FALSE));
     CHECK(WintunGetAdapterUp(a, &up) && up);
+    oper_status = IfOperStatusDown;
+    CHECK(WintunGetAdapterUp(a, &up) && !up);
+    WINTUN_SESSION_HANDLE s = WintunStartSession(a, 0x20000);
+    CHECK(s && WintunGetAdapterUp(a, &up) && up);
+    WintunEndSession(s);
+    CHECK(WintunGetAdapterUp(a, &up) && !up);
     /* Counters: the interface's, from the adapter's side. */
     WINTUN_ADAPTER_STATISTICS st;
     CHECK(WintunGetAdapterStatistics(a, &st));
