@@ -351,8 +351,8 @@ DWORD wt_native_receive_packets(WINTUN_SESSION_HANDLE session, WINTUN_PACKET_VIS
         ++consumed;
     }
     wt_spinlock_unlock(&s->lock);
-    if (!consumed && err)
-        SetLastError(err);
+    if (!consumed)
+        SetLastError(err); /* ERROR_SUCCESS when the visitor declined the first, as in session.c */
     return consumed;
 }
 
