@@ -10,6 +10,7 @@
 #include "../csrc/session.h"
 #include "../csrc/wintun_ext.h"
 #include "../driver/emulated.h"
+#include "../driver/icmp_echo.h"
 #include "test.h"
 
 #include <string.h>
@@ -44,6 +45,25 @@ static inline void make_ipv4(uint8_t *p, uint32_t size, uint32_t seq)
         p[26] = (uint8_t)(seq >> 8);
         p[27] = (uint8_t)seq;
     }
+}
+
+/* An ICMP echo request src -> dst with payload_len bytes "abcd…" (checksums filled); its size. */
+static inline uint32_t make_echo4(uint8_t *p, const uint8_t src[4], const uint8_t dst[4], uint16_t seq,
+                                  uint32_t payload_len)
+{
+    const uint32_t size = 28 + payload_len;
+    memset(p, 0, 28);
+    p[0] = 0x45, p[2] = (uint8_t)(size >> 8), p[3] = (uint8_t)size, p[8] = 64, p[9] = 1;
+    memcpy(p + 12, src, 4);
+    memcpy(p + 16, dst, 4);
+    uint16_t c = wt_inet_checksum(p, 20, 0);
+    p[10] = (uint8_t)(c >> 8), p[11] = (uint8_t)c;
+    p[20] = 8, p[26] = (uint8_t)(seq >> 8), p[27] = (uint8_t)seq;
+    for (uint32_t i = 0; i < payload_len; ++i)
+        p[28 + i] = (uint8_t)('a' + i % 26);
+    c = wt_inet_checksum(p + 20, 8 + payload_len, 0);
+    p[22] = (uint8_t)(c >> 8), p[23] = (uint8_t)c;
+    return size;
 }
 
 static inline uint32_t packet_seq(const uint8_t *p)

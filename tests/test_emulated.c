@@ -3,7 +3,6 @@
  * The emulated wire: inject/capture, pairs, the echo responder, down adapters, flow control.
  */
 #include "helpers.h"
-#include "../driver/icmp_echo.h"
 
 
 static void test_inject_and_capture(void)
@@ -146,21 +145,6 @@ static void test_pair_backpressure(void)
     WintunCloseAdapter(b);
 }
 
-static uint32_t make_echo4(BYTE *p, const BYTE src[4], const BYTE dst[4], uint16_t seq)
-{
-    memset(p, 0, 36);
-    p[0] = 0x45, p[3] = 36, p[8] = 64, p[9] = 1;
-    memcpy(p + 12, src, 4);
-    memcpy(p + 16, dst, 4);
-    uint16_t c = wt_inet_checksum(p, 20, 0);
-    p[10] = (BYTE)(c >> 8), p[11] = (BYTE)c;
-    p[20] = 8, p[26] = (BYTE)(seq >> 8), p[27] = (BYTE)seq;
-    memcpy(p + 28, "abcdefgh", 8);
-    c = wt_inet_checksum(p + 20, 16, 0);
-    p[22] = (BYTE)(c >> 8), p[23] = (BYTE)c;
-    return 36;
-}
-
 static void test_echo_responder(void)
 {
     WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"echo");
@@ -169,7 +153,7 @@ static void test_echo_responder(void)
     WINTUN_SESSION_HANDLE s = WintunStartSession(a, 0x20000);
     const BYTE me[4] = { 10, 6, 7, 8 }, them[4] = { 10, 6, 7, 7 }, other[4] = { 10, 6, 7, 9 };
     BYTE *p = WintunAllocateSendPacket(s, 36);
-    make_echo4(p, me, them, 1);
+    make_echo4(p, me, them, 1, 8);
     WintunSendPacket(s, p);
     DWORD size;
     BYTE *r = receive_wait(s, &size, 2000);
@@ -180,7 +164,7 @@ static void test_echo_responder(void)
         WintunReleaseReceivePacket(s, r);
     /* Not our address: the OS does not answer, the packet is captured. */
     p = WintunAllocateSendPacket(s, 36);
-    make_echo4(p, me, other, 2);
+    make_echo4(p, me, other, 2, 8);
     WintunSendPacket(s, p);
     BYTE buf[64];
     DWORD got;

@@ -6,7 +6,6 @@
  * permission), it checks that the failure is the documented one, and says so.
  */
 #include "helpers.h"
-#include "../driver/icmp_echo.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -22,20 +21,6 @@ static int enter_own_namespace(void)
     if (unshare(CLONE_NEWNET) == 0)
         return 1;
     return unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0;
-}
-
-/* ICMP echo request src -> dst (28 bytes). */
-static void echo_request(uint8_t *p, const uint8_t src[4], const uint8_t dst[4], uint16_t seq)
-{
-    memset(p, 0, 28);
-    p[0] = 0x45, p[3] = 28, p[8] = 64, p[9] = 1;
-    memcpy(p + 12, src, 4);
-    memcpy(p + 16, dst, 4);
-    uint16_t c = wt_inet_checksum(p, 20, 0);
-    p[10] = (uint8_t)(c >> 8), p[11] = (uint8_t)c;
-    p[20] = 8, p[26] = (uint8_t)(seq >> 8), p[27] = (uint8_t)seq;
-    c = wt_inet_checksum(p + 20, 8, 0);
-    p[22] = (uint8_t)(c >> 8), p[23] = (uint8_t)c;
 }
 
 static int interface_mtu(const char *name)
@@ -93,7 +78,7 @@ static void test_create_configure_remove(void)
     int replies = 0;
     for (uint16_t seq = 1; seq <= 3; ++seq) {
         BYTE *p = WintunAllocateSendPacket(s, 28);
-        echo_request(p, peer, self, seq);
+        make_echo4(p, peer, self, seq, 0);
         WintunSendPacket(s, p);
         for (;;) {
             DWORD size;
