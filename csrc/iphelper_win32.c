@@ -15,13 +15,20 @@ wt_iphelper wt_iphelper_api = {
     .GetIfEntry2 = GetIfEntry2,
 };
 
-/* The fields InitializeIpInterfaceEntry / InitializeUnicastIpAddressEntry would set: those are
- * stubs under Wine too, and the values are documented. */
-static void interface_row(MIB_IPINTERFACE_ROW *row, NET_LUID luid, ADDRESS_FAMILY family)
+static const ADDRESS_FAMILY families[] = { AF_INET, AF_INET6 };
+
+/* The adapter's IP interface of one family. ERROR_NOT_FOUND (not logged) when the adapter is not
+ * bound to it; other errors are logged. The row starts as InitializeIpInterfaceEntry would make it
+ * (a stub under Wine; the values are documented). */
+static DWORD read_interface(NET_LUID luid, ADDRESS_FAMILY family, MIB_IPINTERFACE_ROW *row)
 {
     memset(row, 0, sizeof(*row));
     row->Family = family;
     row->InterfaceLuid = luid;
+    DWORD err = wt_iphelper_api.GetIpInterfaceEntry(row);
+    if (err && err != ERROR_NOT_FOUND)
+        wt_log_error(err, "Failed to read the IP interface (family %u)", (unsigned)family);
+    return err;
 }
 
 static void address_row(MIB_UNICASTIPADDRESS_ROW *row, NET_LUID luid, const WINTUN_ADDRESS *address)
@@ -43,16 +50,14 @@ static void address_row(MIB_UNICASTIPADDRESS_ROW *row, NET_LUID luid, const WINT
 
 DWORD wt_iphelper_set_mtu(NET_LUID luid, DWORD mtu)
 {
-    static const ADDRESS_FAMILY families[] = { AF_INET, AF_INET6 };
     int bound = 0;
     for (size_t i = 0; i < 2; ++i) {
         MIB_IPINTERFACE_ROW row;
-        interface_row(&row, luid, families[i]);
-        DWORD err = wt_iphelper_api.GetIpInterfaceEntry(&row);
+        DWORD err = read_interface(luid, families[i], &row);
         if (err == ERROR_NOT_FOUND)
             continue; /* not bound to this family */
         if (err)
-            return wt_log_error(err, "Failed to read the IP interface (family %u)", (unsigned)families[i]);
+            return err;
         ++bound;
         row.NlMtu = mtu;
         if (families[i] == AF_INET)
@@ -65,16 +70,14 @@ DWORD wt_iphelper_set_mtu(NET_LUID luid, DWORD mtu)
 
 DWORD wt_iphelper_get_mtu(NET_LUID luid, DWORD *mtu)
 {
-    static const ADDRESS_FAMILY families[] = { AF_INET, AF_INET6 };
     DWORD smallest = 0;
     for (size_t i = 0; i < 2; ++i) {
         MIB_IPINTERFACE_ROW row;
-        interface_row(&row, luid, families[i]);
-        DWORD err = wt_iphelper_api.GetIpInterfaceEntry(&row);
+        DWORD err = read_interface(luid, families[i], &row);
         if (err == ERROR_NOT_FOUND)
             continue;
         if (err)
-            return wt_log_error(err, "Failed to read the IP interface (family %u)", (unsigned)families[i]);
+            return err;
         if (!smallest || row.NlMtu < smallest)
             smallest = row.NlMtu;
     }
@@ -141,17 +144,13 @@ DWORD wt_iphelper_get_addresses(NET_LUID luid, WINTUN_ADDRESS *addresses, DWORD 
 
 DWORD wt_iphelper_wait_interface(NET_LUID luid, DWORD timeout_ms)
 {
-    static const ADDRESS_FAMILY families[] = { AF_INET, AF_INET6 };
     const ULONGLONG deadline = GetTickCount64() + timeout_ms;
     for (;;) {
         for (size_t i = 0; i < 2; ++i) {
             MIB_IPINTERFACE_ROW row;
-            interface_row(&row, luid, families[i]);
-            DWORD err = wt_iphelper_api.GetIpInterfaceEntry(&row);
-            if (!err)
-                return ERROR_SUCCESS;
+            DWORD err = read_interface(luid, families[i], &row);
             if (err != ERROR_NOT_FOUND)
-                return wt_log_error(err, "Failed to read the IP interface (family %u)", (unsigned)families[i]);
+                return err;
         }
         if (GetTickCount64() >= deadline)
             return wt_log_error(ERROR_NOT_FOUND, "The adapter's IP interfaces did not appear within %u ms", (unsigned)timeout_ms);

@@ -40,7 +40,7 @@ DWORD wt_native_load(LPCWSTR path);
 /* WintunOpenAdapter's fallback: the DLL's handle on an adapter of the system (any process), not
  * created here, or NULL with its error; wt_native_adopt makes it the device's port. */
 WINTUN_ADAPTER_HANDLE wt_native_open(LPCWSTR name);
-DWORD wt_native_adopt(struct wt_device *dev, WINTUN_ADAPTER_HANDLE adapter);
+void wt_native_adopt(struct wt_device *dev, WINTUN_ADAPTER_HANDLE adapter);
 BOOL wt_native_delete_driver(void);
 DWORD wt_native_driver_version(void);
 

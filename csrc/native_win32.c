@@ -130,14 +130,13 @@ WINTUN_ADAPTER_HANDLE wt_native_open(LPCWSTR name)
     return adapter;
 }
 
-DWORD wt_native_adopt(struct wt_device *dev, WINTUN_ADAPTER_HANDLE adapter)
+void wt_native_adopt(struct wt_device *dev, WINTUN_ADAPTER_HANDLE adapter)
 {
     dev->port = adapter;
     take_luid(dev);
     /* The interface's GUID, where the system knows the LUID (not for the stand-in's adapters). */
     if (ConvertInterfaceLuidToGuid(&dev->luid, &dev->guid) != NO_ERROR)
         memset(&dev->guid, 0, sizeof(dev->guid));
-    return ERROR_SUCCESS;
 }
 
 /* For an adapter this process created, the DLL removes it; for an opened one, it frees the

@@ -14,13 +14,30 @@ struct error_class
 {
     const char *name;
     size_t offset;       /* in wt_state */
-    PyObject **builtin;  /* second base, or NULL */
+    const char *builtin; /* the name of a built-in exception as second base, or NULL (a name: the
+                          * address of PyExc_* is no constant where Python is a DLL) */
     const char *doc;
 };
 
 #define ST(field) offsetof(wt_state, field)
 
 static PyObject **field(wt_state *st, size_t offset) { return (PyObject **)((char *)st + offset); }
+
+/* The subclasses of WintunError, each in its wt_state field. */
+static const struct error_class classes[] = {
+    { "RingFullError", ST(RingFullError), "BlockingIOError",
+      "The ring has no room for the packet (ERROR_BUFFER_OVERFLOW): retry once the other side caught up." },
+    { "AdapterClosedError", ST(AdapterClosedError), NULL,
+      "The adapter or its session is closed, down, or gone (ERROR_HANDLE_EOF and friends)." },
+    { "InvalidRingDataError", ST(InvalidRingDataError), NULL,
+      "The ring's contents are corrupt (ERROR_INVALID_DATA); the session cannot go on." },
+    { "NotPermittedError", ST(NotPermittedError), "PermissionError",
+      "The OS refused for lack of privilege (ERROR_ACCESS_DENIED)." },
+    { "AlreadyExistsError", ST(AlreadyExistsError), "FileExistsError",
+      "The adapter name, GUID or address is already in use." },
+    { "NotFoundError", ST(NotFoundError), "FileNotFoundError", "No such adapter or address." },
+};
+#define CLASS_COUNT (sizeof(classes) / sizeof(classes[0]))
 
 int wt_errors_init(PyObject *module, wt_state *st)
 {
@@ -30,24 +47,15 @@ int wt_errors_init(PyObject *module, wt_state *st)
                                                 PyExc_OSError, NULL);
     if (!st->WintunError || PyModule_AddObjectRef(module, "WintunError", st->WintunError) < 0)
         return -1;
-    const struct error_class classes[] = {
-        { "RingFullError", ST(RingFullError), &PyExc_BlockingIOError,
-          "The ring has no room for the packet (ERROR_BUFFER_OVERFLOW): retry once the other side caught up." },
-        { "AdapterClosedError", ST(AdapterClosedError), NULL,
-          "The adapter or its session is closed, down, or gone (ERROR_HANDLE_EOF and friends)." },
-        { "InvalidRingDataError", ST(InvalidRingDataError), NULL,
-          "The ring's contents are corrupt (ERROR_INVALID_DATA); the session cannot go on." },
-        { "NotPermittedError", ST(NotPermittedError), &PyExc_PermissionError,
-          "The OS refused for lack of privilege (ERROR_ACCESS_DENIED)." },
-        { "AlreadyExistsError", ST(AlreadyExistsError), &PyExc_FileExistsError,
-          "The adapter name, GUID or address is already in use." },
-        { "NotFoundError", ST(NotFoundError), &PyExc_FileNotFoundError, "No such adapter or address." },
-    };
-    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); ++i) {
+    for (size_t i = 0; i < CLASS_COUNT; ++i) {
         char qualified[64];
         PyOS_snprintf(qualified, sizeof(qualified), "wintun.%s", classes[i].name);
-        PyObject *bases = classes[i].builtin ? PyTuple_Pack(2, st->WintunError, *classes[i].builtin)
-                                             : PyTuple_Pack(1, st->WintunError);
+        PyObject *builtin = NULL;
+        if (classes[i].builtin && !(builtin = PyDict_GetItemString(PyEval_GetBuiltins(), classes[i].builtin))) {
+            PyErr_Format(PyExc_SystemError, "no built-in %s", classes[i].builtin);
+            return -1;
+        }
+        PyObject *bases = builtin ? PyTuple_Pack(2, st->WintunError, builtin) : PyTuple_Pack(1, st->WintunError);
         if (!bases)
             return -1;
         PyObject *cls = PyErr_NewExceptionWithDoc(qualified, classes[i].doc, bases, NULL);
@@ -64,24 +72,16 @@ int wt_errors_init(PyObject *module, wt_state *st)
 int wt_errors_traverse(wt_state *st, visitproc visit, void *arg)
 {
     Py_VISIT(st->WintunError);
-    Py_VISIT(st->RingFullError);
-    Py_VISIT(st->AdapterClosedError);
-    Py_VISIT(st->InvalidRingDataError);
-    Py_VISIT(st->NotPermittedError);
-    Py_VISIT(st->AlreadyExistsError);
-    Py_VISIT(st->NotFoundError);
+    for (size_t i = 0; i < CLASS_COUNT; ++i)
+        Py_VISIT(*field(st, classes[i].offset));
     return 0;
 }
 
 void wt_errors_clear(wt_state *st)
 {
     Py_CLEAR(st->WintunError);
-    Py_CLEAR(st->RingFullError);
-    Py_CLEAR(st->AdapterClosedError);
-    Py_CLEAR(st->InvalidRingDataError);
-    Py_CLEAR(st->NotPermittedError);
-    Py_CLEAR(st->AlreadyExistsError);
-    Py_CLEAR(st->NotFoundError);
+    for (size_t i = 0; i < CLASS_COUNT; ++i)
+        Py_CLEAR(*field(st, classes[i].offset));
 }
 
 static int errno_for(DWORD winerror)
