@@ -343,6 +343,17 @@ static PyObject *TunDevice_up(TunDevice *self, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* Wakes the threads waiting with the GIL released (on the read or the capture event) and returns
+ * once they have left; called with the GIL held, which it releases meanwhile. */
+static void release_waiters(TunDevice *self)
+{
+    SetEvent(self->cancel);
+    Py_BEGIN_ALLOW_THREADS
+    while (__atomic_load_n(&self->waiters, __ATOMIC_ACQUIRE))
+        wt_sleep_us(100);
+    Py_END_ALLOW_THREADS
+}
+
 /* Ends the session: wakes waiters, waits for them to leave, frees the session. */
 static void end_session(TunDevice *self)
 {
@@ -351,10 +362,8 @@ static void end_session(TunDevice *self)
         return;
     self->session = NULL; /* with the GIL held: no new waiter or reader can start */
     self->read_event = NULL;
-    SetEvent(self->cancel);
+    release_waiters(self);
     Py_BEGIN_ALLOW_THREADS
-    while (__atomic_load_n(&self->waiters, __ATOMIC_ACQUIRE))
-        wt_sleep_us(100);
     WintunEndSession(session);
     Py_END_ALLOW_THREADS
 }
@@ -372,11 +381,12 @@ static PyObject *TunDevice_down(TunDevice *self, PyObject *Py_UNUSED(ignored))
 
 static void close_device(TunDevice *self)
 {
-    end_session(self);
     WINTUN_ADAPTER_HANDLE adapter = self->adapter;
+    self->adapter = NULL; /* with the GIL held: a waiter woken below finds the adapter closed */
+    end_session(self);
     if (!adapter)
         return;
-    self->adapter = NULL;
+    release_waiters(self); /* a capture wait (emulated), which needs no session */
     Py_BEGIN_ALLOW_THREADS
     WintunCloseAdapter(adapter);
     Py_END_ALLOW_THREADS
@@ -449,29 +459,45 @@ static BOOL CALLBACK take_as_bytes(void *context, const BYTE *packet, DWORD size
     return TRUE;
 }
 
-/* Up to max packets into batch. 0 with an exception set, 0 with none when the ring is empty (the
- * read event re-armed), else how many. */
-static DWORD receive_batch(TunDevice *self, WINTUN_SESSION_HANDLE session, struct bytes_batch *batch, DWORD max)
+/* WintunReceivePackets(visitor) as read(), read_batch() and readinto() need it: how many packets
+ * the visitor took; 0 with *declined set when it refused the first; 0 with an exception set on an
+ * error; else 0: the ring is empty and the read event armed. On empty it drops a stale signal,
+ * arms the event and looks once more, so that the event (and its fd) is set exactly when a packet
+ * may be waiting. */
+static DWORD receive_with(TunDevice *self, WINTUN_SESSION_HANDLE session, WINTUN_PACKET_VISITOR visitor,
+                          void *context, DWORD max, int *declined)
 {
+    *declined = 0;
     for (int rearmed = 0;; rearmed = 1) {
-        DWORD n = WintunReceivePackets(session, take_as_bytes, batch, max);
+        DWORD n = WintunReceivePackets(session, visitor, context, max);
         if (n)
             return n;
         DWORD err = GetLastError();
-        if (err == ERROR_SUCCESS) /* the visitor refused the first packet: out of memory */
-            return PyErr_Occurred() ? 0 : (PyErr_NoMemory(), 0);
+        if (err == ERROR_SUCCESS) {
+            *declined = 1;
+            return 0;
+        }
         if (err != ERROR_NO_MORE_ITEMS) {
             wt_raise(state_of(self), err, "cannot read a packet");
             return 0;
         }
         if (rearmed)
             return 0;
-        /* Empty. Drop a stale signal, then arm and look again, so that the event (and its fd)
-         * is set exactly when a packet may be waiting. */
         ResetEvent(self->read_event);
         if (!WintunIsReceiveReady(session))
             return 0;
     }
+}
+
+/* Up to max packets into batch. 0 with an exception set, 0 with none when the ring is empty (the
+ * read event re-armed), else how many. */
+static DWORD receive_batch(TunDevice *self, WINTUN_SESSION_HANDLE session, struct bytes_batch *batch, DWORD max)
+{
+    int declined;
+    DWORD n = receive_with(self, session, take_as_bytes, batch, max, &declined);
+    if (declined && !PyErr_Occurred())
+        PyErr_NoMemory(); /* take_as_bytes refuses only when it cannot make the bytes */
+    return n;
 }
 
 static PyObject *TunDevice_read(TunDevice *self, PyObject *Py_UNUSED(ignored))
@@ -528,17 +554,14 @@ struct into_buffer
 {
     Py_buffer *view;
     DWORD size;
-    int too_small;
 };
 
 static BOOL CALLBACK copy_into(void *context, const BYTE *packet, DWORD size)
 {
     struct into_buffer *into = context;
     into->size = size;
-    if ((Py_ssize_t)size > into->view->len) {
-        into->too_small = 1;
+    if ((Py_ssize_t)size > into->view->len)
         return FALSE; /* the packet stays for the next read */
-    }
     memcpy(into->view->buf, packet, size);
     return TRUE;
 }
@@ -553,28 +576,14 @@ static PyObject *TunDevice_readinto(TunDevice *self, PyObject *arg)
     if (!session)
         goto out;
     struct into_buffer into = { .view = &view };
-    for (int rearmed = 0;; rearmed = 1) {
-        if (WintunReceivePackets(session, copy_into, &into, 1)) {
-            result = PyLong_FromUnsignedLong(into.size);
-            goto out;
-        }
-        DWORD err = GetLastError();
-        if (into.too_small) {
-            PyErr_Format(PyExc_ValueError, "buffer of %zd bytes is too small for the next packet of %lu bytes", view.len,
-                         (unsigned long)into.size);
-            goto out;
-        }
-        if (err != ERROR_NO_MORE_ITEMS) {
-            wt_raise(state_of(self), err, "cannot read a packet");
-            goto out;
-        }
-        if (rearmed)
-            break;
-        ResetEvent(self->read_event);
-        if (!WintunIsReceiveReady(session))
-            break;
-    }
-    result = Py_NewRef(Py_None);
+    int declined;
+    if (receive_with(self, session, copy_into, &into, 1, &declined))
+        result = PyLong_FromUnsignedLong(into.size);
+    else if (declined) /* copy_into refuses only a packet larger than the buffer */
+        PyErr_Format(PyExc_ValueError, "buffer of %zd bytes is too small for the next packet of %lu bytes", view.len,
+                     (unsigned long)into.size);
+    else if (!PyErr_Occurred())
+        result = Py_NewRef(Py_None);
 out:
     PyBuffer_Release(&view);
     return result;
@@ -602,6 +611,25 @@ static int parse_timeout(PyObject *timeout, DWORD *ms)
     return 0;
 }
 
+/* Waits for event or the cancel event with the GIL released, counted in waiters so that
+ * release_waiters() knows when the handles may go: True when event fired; False on timeout or
+ * when down()/close() woke it. */
+static PyObject *wait_or_cancel(TunDevice *self, HANDLE event, DWORD ms, const char *what)
+{
+    HANDLE events[2] = { event, self->cancel };
+    DWORD r;
+    __atomic_add_fetch(&self->waiters, 1, __ATOMIC_ACQ_REL);
+    Py_BEGIN_ALLOW_THREADS
+    r = WaitForMultipleObjects(2, events, FALSE, ms);
+    Py_END_ALLOW_THREADS
+    __atomic_sub_fetch(&self->waiters, 1, __ATOMIC_ACQ_REL);
+    if (r == WAIT_OBJECT_0)
+        Py_RETURN_TRUE;
+    if (r == WAIT_OBJECT_0 + 1 || r == WAIT_TIMEOUT)
+        Py_RETURN_FALSE;
+    return wt_raise(state_of(self), GetLastError(), what);
+}
+
 static PyObject *TunDevice_wait_read_event(TunDevice *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = { "timeout", NULL };
@@ -614,18 +642,7 @@ static PyObject *TunDevice_wait_read_event(TunDevice *self, PyObject *args, PyOb
         return NULL;
     if (WintunIsReceiveReady(session))
         Py_RETURN_TRUE;
-    HANDLE events[2] = { self->read_event, self->cancel };
-    DWORD r;
-    __atomic_add_fetch(&self->waiters, 1, __ATOMIC_ACQ_REL);
-    Py_BEGIN_ALLOW_THREADS
-    r = WaitForMultipleObjects(2, events, FALSE, ms);
-    Py_END_ALLOW_THREADS
-    __atomic_sub_fetch(&self->waiters, 1, __ATOMIC_ACQ_REL);
-    if (r == WAIT_OBJECT_0)
-        Py_RETURN_TRUE;
-    if (r == WAIT_OBJECT_0 + 1 || r == WAIT_TIMEOUT)
-        Py_RETURN_FALSE; /* woken by down()/close(), or timed out */
-    return wt_raise(state_of(self), GetLastError(), "cannot wait for the read event");
+    return wait_or_cancel(self, self->read_event, ms, "cannot wait for the read event");
 }
 
 static PyObject *TunDevice_fileno(TunDevice *self, PyObject *Py_UNUSED(ignored))
@@ -634,8 +651,9 @@ static PyObject *TunDevice_fileno(TunDevice *self, PyObject *Py_UNUSED(ignored))
     if (!session)
         return NULL;
 #ifdef _WIN32
-    PyErr_SetString(PyExc_OSError, "fileno() is not available on Windows: use wait_read_event()");
-    return NULL;
+    return wt_raise_class(state_of(self)->WintunError, ERROR_NOT_SUPPORTED,
+                          "fileno() is not available on Windows (its events are no file descriptors): use "
+                          "wait_read_event() or async_wait_read()");
 #else
     return PyLong_FromLong(WintunGetEventFd(self->read_event));
 #endif
@@ -1024,19 +1042,17 @@ static PyObject *TunDevice_emu_capture(TunDevice *self, PyObject *Py_UNUSED(igno
     return PyBytes_FromStringAndSize((const char *)buffer, size);
 }
 
-static PyObject *TunDevice_emu_capture_fileno(TunDevice *self, PyObject *Py_UNUSED(ignored))
+/* Waits, with the GIL released, until the OS side may have captured a packet: True; False on
+ * timeout, or when down() or close() (from any thread) ends the wait. */
+static PyObject *TunDevice_emu_wait_capture(TunDevice *self, PyObject *timeout)
 {
-    if (!adapter_of(self))
+    DWORD ms;
+    if (parse_timeout(timeout, &ms) < 0 || !adapter_of(self))
         return NULL;
     HANDLE event = WintunEmulatedGetCaptureEvent(self->adapter);
     if (!event)
         return wt_raise(state_of(self), GetLastError(), "no capture queue");
-#ifdef _WIN32
-    PyErr_SetString(PyExc_OSError, "not available on Windows");
-    return NULL;
-#else
-    return PyLong_FromLong(WintunGetEventFd(event));
-#endif
+    return wait_or_cancel(self, event, ms, "cannot wait for the capture event");
 }
 
 static PyObject *TunDevice_emu_connect(TunDevice *self, PyObject *arg)
@@ -1104,7 +1120,7 @@ static PyMethodDef TunDevice_methods[] = {
     { "_statistics", (PyCFunction)TunDevice_statistics_raw, METH_NOARGS, NULL },
     { "_emu_inject", (PyCFunction)TunDevice_emu_inject, METH_O, NULL },
     { "_emu_capture", (PyCFunction)TunDevice_emu_capture, METH_NOARGS, NULL },
-    { "_emu_capture_fileno", (PyCFunction)TunDevice_emu_capture_fileno, METH_NOARGS, NULL },
+    { "_emu_wait_capture", (PyCFunction)TunDevice_emu_wait_capture, METH_O, NULL },
     { "_emu_connect", (PyCFunction)TunDevice_emu_connect, METH_O, NULL },
     { "_emu_disconnect", (PyCFunction)TunDevice_emu_disconnect, METH_NOARGS, NULL },
     { NULL, NULL, 0, NULL },

@@ -8,8 +8,6 @@ a peer that does not read makes your writes raise RingFullError).
 """
 from __future__ import annotations
 
-import os
-import select
 import time
 from typing import TYPE_CHECKING, Iterable, List, Optional
 
@@ -39,24 +37,19 @@ class EmulatedOS:
     def capture(self, timeout: Optional[float] = 0) -> Optional[bytes]:
         """The oldest packet your program wrote that the OS kept, or None.
 
-        ``timeout``: 0 (the default) does not wait, None waits for ever, else seconds."""
+        ``timeout``: 0 (the default) does not wait, None waits for ever, else seconds. down() from
+        another thread ends the wait (None); close() makes it raise AdapterClosedError."""
         packet = self._device._emu_capture()
         if packet is not None or timeout == 0:
             return packet
         if timeout is not None and timeout < 0:
             raise ValueError("timeout must not be negative")
-        fd = self._device._emu_capture_fileno()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            readable, _, _ = select.select([fd], [], [], remaining)
-            if readable:
-                try:
-                    os.read(fd, 8)  # consume the signal of this auto-reset event
-                except BlockingIOError:
-                    pass
+            woken = self._device._emu_wait_capture(remaining)  # GIL released; Windows too
             packet = self._device._emu_capture()
-            if packet is not None or (deadline is not None and time.monotonic() >= deadline):
+            if packet is not None or not woken:  # timed out, or down() ended the wait
                 return packet
 
     def capture_all(self) -> List[bytes]:

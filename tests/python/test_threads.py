@@ -131,3 +131,33 @@ def test_up_down_cycles_under_a_waiter(tun_device, tun_os):
         tun_os.inject(ipv4())
         assert tun_device.wait_read_event(timeout=2) is True
         assert tun_device.read() is not None
+
+
+def test_capture_wait_is_woken_by_a_write_down_and_close(tun_device, tun_os):
+    """The emulated OS side waits on its capture event with the GIL released (no fd: Windows too)."""
+    results = []
+
+    def capture_forever():
+        try:
+            results.append(tun_os.capture(timeout=None))
+        except wintun.AdapterClosedError as error:
+            results.append(error)
+
+    waiter = threading.Thread(target=capture_forever)
+    waiter.start()
+    time.sleep(0.05)
+    assert waiter.is_alive()  # waiting, and this thread still runs: the GIL is free
+    tun_device.write(ipv4(60, 3))
+    waiter.join(TIMEOUT)
+    assert not waiter.is_alive() and seq_of(results[0]) == 3
+
+    for end, expected in ((tun_device.down, type(None)), (tun_device.close, wintun.AdapterClosedError)):
+        if not tun_device.is_up and not tun_device.closed:
+            tun_device.up()
+        waiter = threading.Thread(target=capture_forever)
+        waiter.start()
+        time.sleep(0.05)
+        assert waiter.is_alive()
+        end()  # must not free the capture event under the waiter
+        waiter.join(TIMEOUT)
+        assert not waiter.is_alive() and isinstance(results[-1], expected)
