@@ -13,14 +13,14 @@ CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototyp
 CFLAGS ?= -O2 -g
 LDLIBS := -lpthread
 
-CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/errno_map.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
+CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/errno_map.c csrc/spinlock.c csrc/handle.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
             driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c \
             driver/netlink.c driver/tun_open.c driver/tun_linux.c
-WIN_SRC := csrc/platform_win32.c csrc/loader_win32.c csrc/iphelper_win32.c csrc/native_win32.c csrc/errno_map.c csrc/spinlock.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
+WIN_SRC := csrc/platform_win32.c csrc/loader_win32.c csrc/iphelper_win32.c csrc/native_win32.c csrc/errno_map.c csrc/spinlock.c csrc/handle.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
            driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
 HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
 
-UNIT_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz test_kernel
+UNIT_TESTS := test_ring test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz test_kernel
 STRESS_TESTS := test_stress
 
 .PHONY: all lib python test test-c test-asan test-tsan test-python check-mingw check-pyd windows test-windows demo bench setup clean
@@ -91,7 +91,7 @@ WIN_CC := x86_64-w64-mingw32-gcc
 WIN_DIR := $(BUILD)/windows
 WIN_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -Icsrc -Idriver
 WIN_LIBS := -lbcrypt -lws2_32 -liphlpapi
-WIN_TESTS := test_ring test_session test_adapter test_logger test_emulated test_icmp_echo test_fuzz test_stress \
+WIN_TESTS := test_ring test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_fuzz test_stress \
              test_loader test_iphelper test_native
 LOADER_SRC := csrc/loader_win32.c csrc/logger.c csrc/platform_win32.c csrc/errno_map.c
 

@@ -23,6 +23,7 @@ LIMITED_API = 0x030B0000  # 3.11: Py_buffer and PyType_GetName joined the Stable
 CORE = [
     "csrc/errno_map.c",
     "csrc/spinlock.c",
+    "csrc/handle.c",
     "csrc/logger.c",
     "csrc/adapter.c",
     "csrc/config.c",

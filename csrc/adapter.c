@@ -11,19 +11,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ADAPTER_MAGIC 0x57544144u /* "WTAD" */
-
 static wt_mutex registry_lock = WT_MUTEX_INIT;
 static struct wt_device *devices;
 
-struct wt_device *wt_adapter_device(WINTUN_ADAPTER_HANDLE adapter)
+struct wt_device *wt_adapter_enter(WINTUN_ADAPTER_HANDLE handle)
 {
-    if (!adapter || adapter->magic != ADAPTER_MAGIC) {
-        SetLastError(ERROR_INVALID_HANDLE);
-        return NULL;
-    }
-    return adapter->dev;
+    struct wt_adapter *adapter = wt_handle_acquire((uintptr_t)handle, WT_HANDLE_ADAPTER);
+    return adapter ? adapter->dev : NULL;
 }
+
+void wt_adapter_leave(WINTUN_ADAPTER_HANDLE handle) { wt_handle_release((uintptr_t)handle); }
+
+#ifndef _WIN32
+/* A forked child owns none of the parent's adapters (handle.c makes their handles stale there):
+ * it starts with an empty registry, and a lock no parent thread can be holding. */
+static void registry_after_fork(void)
+{
+    wt_mutex_init(&registry_lock);
+    devices = NULL;
+}
+
+__attribute__((constructor)) static void registry_init(void) { pthread_atfork(NULL, NULL, registry_after_fork); }
+#endif
 
 void wt_device_ref(struct wt_device *dev)
 {
@@ -105,14 +114,21 @@ static const wt_backend_ops *backend_ops(WINTUN_BACKEND backend)
 
 static WINTUN_ADAPTER_HANDLE new_handle(struct wt_device *dev, int owner)
 {
-    WINTUN_ADAPTER_HANDLE adapter = calloc(1, sizeof(*adapter));
+    struct wt_adapter *adapter = calloc(1, sizeof(*adapter));
     if (!adapter)
         return NULL;
-    adapter->magic = ADAPTER_MAGIC;
     adapter->owner = owner;
     adapter->dev = dev;
-    return adapter;
+    uintptr_t handle = wt_handle_new(WT_HANDLE_ADAPTER, adapter);
+    if (!handle)
+        free(adapter);
+    return (WINTUN_ADAPTER_HANDLE)handle;
 }
+
+#if defined(_WIN32) && !defined(WT_NO_NATIVE)
+/* For a handle new_handle made and nobody else has seen. */
+static void free_handle(WINTUN_ADAPTER_HANDLE handle) { free(wt_handle_retire((uintptr_t)handle, WT_HANDLE_ADAPTER)); }
+#endif
 
 static DWORD check_name(LPCWSTR name, LPCWSTR tunnel_type)
 {
@@ -128,8 +144,21 @@ static DWORD check_name(LPCWSTR name, LPCWSTR tunnel_type)
     return ERROR_SUCCESS;
 }
 
+static WINTUN_ADAPTER_HANDLE create(LPCWSTR name, LPCWSTR tunnel_type, const GUID *requested_guid,
+                                    WINTUN_BACKEND backend, const char *netns);
+
+/* Lines logged during creation (some under the registry lock) reach the callback once it is done. */
 static WINTUN_ADAPTER_HANDLE create_adapter(LPCWSTR name, LPCWSTR tunnel_type, const GUID *requested_guid,
                                             WINTUN_BACKEND backend, const char *netns)
+{
+    wt_log_hold();
+    WINTUN_ADAPTER_HANDLE adapter = create(name, tunnel_type, requested_guid, backend, netns);
+    wt_log_unhold();
+    return adapter;
+}
+
+static WINTUN_ADAPTER_HANDLE create(LPCWSTR name, LPCWSTR tunnel_type, const GUID *requested_guid,
+                                    WINTUN_BACKEND backend, const char *netns)
 {
     DWORD err = check_name(name, tunnel_type);
     if (err) {
@@ -237,19 +266,20 @@ WintunCreateAdapterInNetns(LPCWSTR name, LPCWSTR tunnel_type, const GUID *reques
 
 BOOL WINAPI WintunGetAdapterNetns(WINTUN_ADAPTER_HANDLE adapter, int *netns_fd, int *userns_fd)
 {
-    struct wt_device *dev = wt_adapter_device(adapter);
+    struct wt_device *dev = wt_adapter_enter(adapter);
     if (!dev)
         return FALSE;
-    if (!netns_fd || !userns_fd) {
-        SetLastError(ERROR_INVALID_PARAMETER);
-        return FALSE;
-    }
+    DWORD err = ERROR_NOT_SUPPORTED;
+    if (!netns_fd || !userns_fd)
+        err = ERROR_INVALID_PARAMETER;
 #ifndef _WIN32
-    if (wt_kernel_netns_fds(dev, netns_fd, userns_fd))
-        return TRUE;
+    else if (wt_kernel_netns_fds(dev, netns_fd, userns_fd))
+        err = ERROR_SUCCESS;
 #endif
-    SetLastError(ERROR_NOT_SUPPORTED);
-    return FALSE;
+    wt_adapter_leave(adapter);
+    if (err)
+        SetLastError(err);
+    return !err;
 }
 
 WINTUN_ADAPTER_HANDLE WINAPI WintunCreateAdapter(LPCWSTR name, LPCWSTR tunnel_type, const GUID *requested_guid)
@@ -283,7 +313,7 @@ static WINTUN_ADAPTER_HANDLE open_native(LPCWSTR name)
     WINTUN_ADAPTER_HANDLE native = err ? NULL : wt_native_open(name);
     if (!native) {
         err = err ? err : GetLastError();
-        free(adapter);
+        free_handle(adapter);
         device_free(dev);
         SetLastError(err);
         return NULL;
@@ -293,7 +323,17 @@ static WINTUN_ADAPTER_HANDLE open_native(LPCWSTR name)
 }
 #endif
 
+static WINTUN_ADAPTER_HANDLE open_adapter(LPCWSTR name);
+
 WINTUN_ADAPTER_HANDLE WINAPI WintunOpenAdapter(LPCWSTR name)
+{
+    wt_log_hold();
+    WINTUN_ADAPTER_HANDLE adapter = open_adapter(name);
+    wt_log_unhold();
+    return adapter;
+}
+
+static WINTUN_ADAPTER_HANDLE open_adapter(LPCWSTR name)
 {
     if (!name || !*name) {
         SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "The adapter name is empty"));
@@ -323,12 +363,14 @@ WINTUN_ADAPTER_HANDLE WINAPI WintunOpenAdapter(LPCWSTR name)
     return adapter;
 }
 
-VOID WINAPI WintunCloseAdapter(WINTUN_ADAPTER_HANDLE adapter)
+VOID WINAPI WintunCloseAdapter(WINTUN_ADAPTER_HANDLE handle)
 {
-    struct wt_device *dev = wt_adapter_device(adapter);
-    if (!dev)
-        return; /* NULL is a no-op, as in Wintun */
-    adapter->magic = 0;
+    /* Rundown: the handle is stale for new calls at once, and calls in flight leave first. */
+    struct wt_adapter *adapter = wt_handle_retire((uintptr_t)handle, WT_HANDLE_ADAPTER);
+    if (!adapter)
+        return; /* NULL or closed: ERROR_INVALID_HANDLE, a no-op as in Wintun */
+    struct wt_device *dev = adapter->dev;
+    wt_log_hold();
     if (adapter->owner) {
         wt_mutex_lock(&registry_lock);
         for (struct wt_device **p = &devices; *p; p = &(*p)->next) {
@@ -337,7 +379,7 @@ VOID WINAPI WintunCloseAdapter(WINTUN_ADAPTER_HANDLE adapter)
                 break;
             }
         }
-        dev->removed = 1;
+        __atomic_store_n(&dev->removed, 1, __ATOMIC_RELEASE);
         wt_mutex_unlock(&registry_lock);
         /* The session, if any, ends on the driver side: its readers get ERROR_HANDLE_EOF. */
         wt_driver_kill(&dev->driver);
@@ -347,17 +389,19 @@ VOID WINAPI WintunCloseAdapter(WINTUN_ADAPTER_HANDLE adapter)
     }
     free(adapter);
     wt_device_unref(dev);
+    wt_log_unhold();
 }
 
 VOID WINAPI WintunGetAdapterLUID(WINTUN_ADAPTER_HANDLE adapter, NET_LUID *luid)
 {
-    struct wt_device *dev = wt_adapter_device(adapter);
-    if (!dev || !luid) {
+    struct wt_device *dev = luid ? wt_adapter_enter(adapter) : NULL;
+    if (!dev) {
         if (luid)
             luid->Value = 0;
         return;
     }
     *luid = dev->luid;
+    wt_adapter_leave(adapter);
 }
 
 BOOL WINAPI WintunDeleteDriver(VOID)
@@ -404,56 +448,75 @@ BOOL WINAPI WintunLoadDll(LPCWSTR path)
 #endif
 }
 
-WINTUN_BACKEND WINAPI WintunGetAdapterBackend(WINTUN_ADAPTER_HANDLE adapter)
+/* An adapter call: the device held for fn, its Win32 code turned into TRUE, or FALSE with the
+ * last error. */
+static BOOL with_device(WINTUN_ADAPTER_HANDLE adapter, DWORD (*fn)(struct wt_device *dev, void *arg), void *arg)
 {
-    struct wt_device *dev = wt_adapter_device(adapter);
-    return dev ? dev->backend : WINTUN_BACKEND_DEFAULT;
-}
-
-BOOL WINAPI WintunGetAdapterGUID(WINTUN_ADAPTER_HANDLE adapter, GUID *guid)
-{
-    struct wt_device *dev = wt_adapter_device(adapter);
+    struct wt_device *dev = wt_adapter_enter(adapter);
     if (!dev)
         return FALSE;
-    if (!guid) {
-        SetLastError(ERROR_INVALID_PARAMETER);
-        return FALSE;
-    }
-    *guid = dev->guid;
-    return TRUE;
+    DWORD err = fn(dev, arg);
+    wt_adapter_leave(adapter);
+    if (err)
+        SetLastError(err);
+    return !err;
+}
+
+WINTUN_BACKEND WINAPI WintunGetAdapterBackend(WINTUN_ADAPTER_HANDLE adapter)
+{
+    struct wt_device *dev = wt_adapter_enter(adapter);
+    if (!dev)
+        return WINTUN_BACKEND_DEFAULT;
+    WINTUN_BACKEND backend = dev->backend;
+    wt_adapter_leave(adapter);
+    return backend;
+}
+
+static DWORD get_guid(struct wt_device *dev, void *guid)
+{
+    if (!guid)
+        return ERROR_INVALID_PARAMETER;
+    *(GUID *)guid = dev->guid;
+    return ERROR_SUCCESS;
+}
+
+BOOL WINAPI WintunGetAdapterGUID(WINTUN_ADAPTER_HANDLE adapter, GUID *guid) { return with_device(adapter, get_guid, guid); }
+
+struct name_buffer
+{
+    WCHAR *name;
+    DWORD size;
+};
+
+static DWORD get_name(struct wt_device *dev, void *arg)
+{
+    struct name_buffer *out = arg;
+    size_t len = wt_wide_len(dev->name);
+    if (!out->name)
+        return ERROR_INVALID_PARAMETER;
+    if (out->size <= len)
+        return ERROR_INSUFFICIENT_BUFFER;
+    memcpy(out->name, dev->name, (len + 1) * sizeof(WCHAR));
+    return ERROR_SUCCESS;
 }
 
 BOOL WINAPI WintunGetAdapterName(WINTUN_ADAPTER_HANDLE adapter, WCHAR *name, DWORD size)
 {
-    struct wt_device *dev = wt_adapter_device(adapter);
-    if (!dev)
-        return FALSE;
-    size_t len = wt_wide_len(dev->name);
-    if (!name || size <= len) {
-        SetLastError(name ? ERROR_INSUFFICIENT_BUFFER : ERROR_INVALID_PARAMETER);
-        return FALSE;
-    }
-    memcpy(name, dev->name, (len + 1) * sizeof(WCHAR));
-    return TRUE;
+    struct name_buffer out = { name, size };
+    return with_device(adapter, get_name, &out);
+}
+
+static DWORD get_stats(struct wt_device *dev, void *stats)
+{
+    if (!stats)
+        return ERROR_INVALID_PARAMETER;
+    if (dev->ops->get_stats)
+        return dev->ops->get_stats(dev, stats);
+    wt_driver_get_stats(&dev->driver, stats);
+    return ERROR_SUCCESS;
 }
 
 BOOL WINAPI WintunGetAdapterStatistics(WINTUN_ADAPTER_HANDLE adapter, WINTUN_ADAPTER_STATISTICS *stats)
 {
-    struct wt_device *dev = wt_adapter_device(adapter);
-    if (!dev)
-        return FALSE;
-    if (!stats) {
-        SetLastError(ERROR_INVALID_PARAMETER);
-        return FALSE;
-    }
-    if (dev->ops->get_stats) {
-        DWORD err = dev->ops->get_stats(dev, stats);
-        if (err) {
-            SetLastError(err);
-            return FALSE;
-        }
-        return TRUE;
-    }
-    wt_driver_get_stats(&dev->driver, stats);
-    return TRUE;
+    return with_device(adapter, get_stats, stats);
 }

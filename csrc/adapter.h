@@ -11,6 +11,7 @@
 #define WINTUN_ADAPTER_H
 
 #include "../driver/port.h"
+#include "handle.h"
 #include "wintun_ext.h"
 
 #define WT_MAX_ADAPTER_NAME 128 /* WCHARs with the NUL, as Windows' MAX_ADAPTER_NAME */
@@ -20,7 +21,7 @@ struct wt_device
 {
     struct wt_device *next; /* registry list, under the registry lock */
     int refs;               /* under the registry lock */
-    int removed;
+    int removed;            /* the owner closed it (atomic) */
     int opened;        /* Windows: a system adapter opened through wintun.dll, not created here */
     int sessions;      /* Windows: wintun.dll sessions running on it (atomic) */
     WCHAR *name;
@@ -35,15 +36,17 @@ struct wt_device
     wt_driver driver;
 };
 
-struct _WINTUN_ADAPTER
+/* What an adapter handle names in the handle table (handle.h): one per create or open. */
+struct wt_adapter
 {
-    uint32_t magic;
     int owner;
     struct wt_device *dev;
 };
 
-/* The device behind a handle, or NULL with ERROR_INVALID_HANDLE. */
-struct wt_device *wt_adapter_device(WINTUN_ADAPTER_HANDLE adapter);
+/* The device behind a live handle, held for the call (rundown: WintunCloseAdapter waits until the
+ * call leaves), or NULL with ERROR_INVALID_HANDLE. Every success pairs with wt_adapter_leave. */
+struct wt_device *wt_adapter_enter(WINTUN_ADAPTER_HANDLE adapter);
+void wt_adapter_leave(WINTUN_ADAPTER_HANDLE adapter);
 /* A device reference for a session; wt_device_unref gives it back. */
 void wt_device_ref(struct wt_device *dev);
 void wt_device_unref(struct wt_device *dev);

@@ -15,25 +15,6 @@
 #define MIN_MTU_IPV4 68
 #define MIN_MTU_IPV6 1280
 
-static struct wt_device *live_device(WINTUN_ADAPTER_HANDLE adapter)
-{
-    struct wt_device *dev = wt_adapter_device(adapter);
-    if (dev && dev->removed) {
-        SetLastError(ERROR_DEV_NOT_EXIST);
-        return NULL;
-    }
-    return dev;
-}
-
-static BOOL result(DWORD err)
-{
-    if (err) {
-        SetLastError(err);
-        return FALSE;
-    }
-    return TRUE;
-}
-
 static int has_ipv6(struct wt_device *dev)
 {
     WINTUN_ADDRESS addresses[WINTUN_MAX_ADDRESSES];
@@ -44,28 +25,6 @@ static int has_ipv6(struct wt_device *dev)
         if (addresses[i].Family == AF_INET6)
             return 1;
     return 0;
-}
-
-BOOL WINAPI WintunSetAdapterMtu(WINTUN_ADAPTER_HANDLE adapter, DWORD mtu)
-{
-    struct wt_device *dev = live_device(adapter);
-    if (!dev)
-        return FALSE;
-    DWORD min = has_ipv6(dev) ? MIN_MTU_IPV6 : MIN_MTU_IPV4;
-    if (mtu < min || mtu > TUN_MAX_IP_PACKET_SIZE)
-        return result(wt_log_error(ERROR_INVALID_PARAMETER, "MTU %u of adapter \"%s\" is outside [%u, %u]", (unsigned)mtu,
-                                   dev->name_utf8, (unsigned)min, TUN_MAX_IP_PACKET_SIZE));
-    return result(dev->ops->set_mtu(dev, mtu));
-}
-
-BOOL WINAPI WintunGetAdapterMtu(WINTUN_ADAPTER_HANDLE adapter, DWORD *mtu)
-{
-    struct wt_device *dev = live_device(adapter);
-    if (!dev)
-        return FALSE;
-    if (!mtu)
-        return result(ERROR_INVALID_PARAMETER);
-    return result(dev->ops->get_mtu(dev, mtu));
 }
 
 static DWORD check_address(const WINTUN_ADDRESS *address)
@@ -79,50 +38,112 @@ static DWORD check_address(const WINTUN_ADDRESS *address)
     return ERROR_INVALID_PARAMETER;
 }
 
-BOOL WINAPI WintunAddAdapterAddress(WINTUN_ADAPTER_HANDLE adapter, const WINTUN_ADDRESS *address)
+enum config_op
 {
-    struct wt_device *dev = live_device(adapter);
+    SET_MTU,
+    GET_MTU,
+    ADD_ADDRESS,
+    DELETE_ADDRESS,
+    GET_ADDRESSES,
+    SET_UP,
+    GET_UP
+};
+
+struct config_args
+{
+    DWORD value;
+    DWORD *out;
+    const WINTUN_ADDRESS *address;
+    WINTUN_ADDRESS *addresses;
+};
+
+/* One configuration request on a device held for the call; a Win32 code. */
+static DWORD configure(struct wt_device *dev, enum config_op op, const struct config_args *a)
+{
+    if (__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE))
+        return ERROR_DEV_NOT_EXIST;
+    switch (op) {
+    case SET_MTU: {
+        DWORD min = has_ipv6(dev) ? MIN_MTU_IPV6 : MIN_MTU_IPV4;
+        if (a->value < min || a->value > TUN_MAX_IP_PACKET_SIZE)
+            return wt_log_error(ERROR_INVALID_PARAMETER, "MTU %u of adapter \"%s\" is outside [%u, %u]", (unsigned)a->value,
+                                dev->name_utf8, (unsigned)min, TUN_MAX_IP_PACKET_SIZE);
+        return dev->ops->set_mtu(dev, a->value);
+    }
+    case GET_MTU:
+        return a->out ? dev->ops->get_mtu(dev, a->out) : ERROR_INVALID_PARAMETER;
+    case ADD_ADDRESS:
+        if (check_address(a->address))
+            return wt_log_error(ERROR_INVALID_PARAMETER, "Not an IPv4 or IPv6 address with a valid prefix length");
+        return dev->ops->add_address(dev, a->address);
+    case DELETE_ADDRESS:
+        return check_address(a->address) ? ERROR_INVALID_PARAMETER : dev->ops->delete_address(dev, a->address);
+    case GET_ADDRESSES:
+        if (!a->out || (!a->addresses && *a->out))
+            return ERROR_INVALID_PARAMETER;
+        return dev->ops->get_addresses(dev, a->addresses, a->out);
+    case SET_UP:
+        return dev->ops->set_up(dev, (BOOL)a->value);
+    case GET_UP: {
+        if (!a->out)
+            return ERROR_INVALID_PARAMETER;
+        BOOL up;
+        DWORD err = dev->ops->get_up(dev, &up);
+        if (!err)
+            *a->out = (DWORD)up;
+        return err;
+    }
+    }
+    return ERROR_INVALID_PARAMETER;
+}
+
+static BOOL config_call(WINTUN_ADAPTER_HANDLE adapter, enum config_op op, struct config_args a)
+{
+    struct wt_device *dev = wt_adapter_enter(adapter);
     if (!dev)
         return FALSE;
-    if (check_address(address))
-        return result(wt_log_error(ERROR_INVALID_PARAMETER, "Not an IPv4 or IPv6 address with a valid prefix length"));
-    return result(dev->ops->add_address(dev, address));
+    DWORD err = configure(dev, op, &a);
+    wt_adapter_leave(adapter);
+    if (err)
+        SetLastError(err);
+    return !err;
+}
+
+BOOL WINAPI WintunSetAdapterMtu(WINTUN_ADAPTER_HANDLE adapter, DWORD mtu)
+{
+    return config_call(adapter, SET_MTU, (struct config_args){ .value = mtu });
+}
+
+BOOL WINAPI WintunGetAdapterMtu(WINTUN_ADAPTER_HANDLE adapter, DWORD *mtu)
+{
+    return config_call(adapter, GET_MTU, (struct config_args){ .out = mtu });
+}
+
+BOOL WINAPI WintunAddAdapterAddress(WINTUN_ADAPTER_HANDLE adapter, const WINTUN_ADDRESS *address)
+{
+    return config_call(adapter, ADD_ADDRESS, (struct config_args){ .address = address });
 }
 
 BOOL WINAPI WintunDeleteAdapterAddress(WINTUN_ADAPTER_HANDLE adapter, const WINTUN_ADDRESS *address)
 {
-    struct wt_device *dev = live_device(adapter);
-    if (!dev)
-        return FALSE;
-    if (check_address(address))
-        return result(ERROR_INVALID_PARAMETER);
-    return result(dev->ops->delete_address(dev, address));
+    return config_call(adapter, DELETE_ADDRESS, (struct config_args){ .address = address });
 }
 
 BOOL WINAPI WintunGetAdapterAddresses(WINTUN_ADAPTER_HANDLE adapter, WINTUN_ADDRESS *addresses, DWORD *count)
 {
-    struct wt_device *dev = live_device(adapter);
-    if (!dev)
-        return FALSE;
-    if (!count || (!addresses && *count))
-        return result(ERROR_INVALID_PARAMETER);
-    return result(dev->ops->get_addresses(dev, addresses, count));
+    return config_call(adapter, GET_ADDRESSES, (struct config_args){ .out = count, .addresses = addresses });
 }
 
 BOOL WINAPI WintunSetAdapterUp(WINTUN_ADAPTER_HANDLE adapter, BOOL up)
 {
-    struct wt_device *dev = live_device(adapter);
-    if (!dev)
-        return FALSE;
-    return result(dev->ops->set_up(dev, up));
+    return config_call(adapter, SET_UP, (struct config_args){ .value = (DWORD)!!up });
 }
 
 BOOL WINAPI WintunGetAdapterUp(WINTUN_ADAPTER_HANDLE adapter, BOOL *up)
 {
-    struct wt_device *dev = live_device(adapter);
-    if (!dev)
+    DWORD value;
+    if (!config_call(adapter, GET_UP, (struct config_args){ .out = up ? &value : NULL }))
         return FALSE;
-    if (!up)
-        return result(ERROR_INVALID_PARAMETER);
-    return result(dev->ops->get_up(dev, up));
+    *up = (BOOL)value;
+    return TRUE;
 }

@@ -7,7 +7,8 @@
  * an auto-reset wait consumes the counter with read() and retries if another waiter took it
  * first; ResetEvent drains it. A "woken for good" event (wt_event_wake_all, used at teardown)
  * is never consumed again, so every waiter returns. Waiters hold a reference, so closing an
- * event while another thread waits on it does not free it under that thread.
+ * event while another thread waits on it does not free it under that thread. An event inherited
+ * by a forked child is not the child's: every call on it there fails with ERROR_INVALID_HANDLE.
  */
 #ifndef _WIN32
 #ifndef _GNU_SOURCE
@@ -30,6 +31,7 @@ struct wt_event
     int manual_reset;
     int woken_for_good;
     int refs;
+    unsigned generation; /* wt_process_generation() at creation */
 };
 
 static _Thread_local DWORD last_error;
@@ -37,10 +39,12 @@ static _Thread_local DWORD last_error;
 DWORD WintunCompat_GetLastError(void) { return last_error; }
 void WintunCompat_SetLastError(DWORD error) { last_error = error; }
 
+/* An event inherited across fork() shares its eventfd with the parent: signalling or draining it
+ * in the child would act on the parent's event, so the child gets ERROR_INVALID_HANDLE. */
 static struct wt_event *event_from(HANDLE h)
 {
     struct wt_event *e = h;
-    if (!e || __atomic_load_n(&e->magic, __ATOMIC_RELAXED) != EVENT_MAGIC) {
+    if (!e || __atomic_load_n(&e->magic, __ATOMIC_RELAXED) != EVENT_MAGIC || e->generation != wt_process_generation()) {
         SetLastError(ERROR_INVALID_HANDLE);
         return NULL;
     }
@@ -77,6 +81,7 @@ HANDLE WintunCompat_CreateEventW(void *attributes, BOOL manual_reset, BOOL initi
     }
     e->manual_reset = !!manual_reset;
     e->refs = 1;
+    e->generation = wt_process_generation();
     e->magic = EVENT_MAGIC;
     return e;
 }

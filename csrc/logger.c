@@ -61,26 +61,184 @@ static _Thread_local char last_error_line[WT_LOG_MAX_CHARS];
 const char *wt_log_last_error(void) { return last_error_line; }
 void wt_log_clear_last(void) { last_error_line[0] = '\0'; }
 
+/* A line on its way to the callback. */
+struct line
+{
+    WINTUN_LOGGER_LEVEL level;
+    DWORD64 timestamp;
+    char text[WT_LOG_MAX_CHARS];
+};
+
+static void deliver(const struct line *line)
+{
+    WINTUN_LOGGER_CALLBACK cb = __atomic_load_n(&logger, __ATOMIC_ACQUIRE);
+    if (cb == nop_logger)
+        return;
+    DWORD saved = GetLastError(); /* the callback may call anything */
+    WCHAR wide[WT_LOG_MAX_CHARS];
+    utf8_to_wide(line->text, wide, WT_LOG_MAX_CHARS);
+    cb(line->level, line->timestamp, wide);
+    SetLastError(saved);
+}
+
+static void deliver_lost(unsigned lost, const char *where)
+{
+    if (!lost)
+        return;
+    struct line line = { .level = WINTUN_LOG_WARN, .timestamp = wt_filetime_now() };
+    snprintf(line.text, sizeof(line.text), "%u log messages %s were dropped: too many at once", lost, where);
+    deliver(&line);
+}
+
+/* ---- held lines: an API call delivers its lines when it returns, with no lock held ---- */
+
+#define HELD_MAX 8
+
+static _Thread_local struct
+{
+    unsigned depth, count, lost;
+    struct line lines[HELD_MAX];
+} held;
+
+void wt_log_hold(void) { ++held.depth; }
+
+void wt_log_unhold(void)
+{
+    if (--held.depth || (!held.count && !held.lost))
+        return;
+    /* Taken out first: the callback's own API calls hold and deliver lines of their own. */
+    struct line lines[HELD_MAX];
+    unsigned count = held.count, lost = held.lost;
+    memcpy(lines, held.lines, count * sizeof(lines[0]));
+    held.count = held.lost = 0;
+    for (unsigned i = 0; i < count; ++i)
+        deliver(&lines[i]);
+    deliver_lost(lost, "of one call");
+}
+
+/* ---- the dispatcher: driver threads' lines, delivered by a thread that no teardown waits for ---- */
+
+#define QUEUE_MAX 64
+
+static struct
+{
+    wt_spinlock lock;
+    unsigned head, count, lost;
+    struct line lines[QUEUE_MAX];
+    HANDLE event;
+    int state; /* 0 none, 1 starting, 2 running, 3 failed */
+} queue;
+
+static void dispatcher_main(void *arg)
+{
+    (void)arg;
+    wt_thread_set_driver(0); /* its callbacks may tear down anything, join any driver thread */
+    HANDLE event = queue.event;
+    for (;;) {
+        WaitForSingleObject(event, INFINITE);
+        for (;;) {
+            struct line line;
+            wt_spinlock_lock(&queue.lock);
+            unsigned lost = queue.lost, count = queue.count;
+            if (count) {
+                line = queue.lines[queue.head];
+                queue.head = (queue.head + 1) % QUEUE_MAX;
+                queue.count--;
+            }
+            queue.lost = 0;
+            wt_spinlock_unlock(&queue.lock);
+            deliver_lost(lost, "of driver threads");
+            if (!count)
+                break;
+            deliver(&line);
+        }
+    }
+}
+
+/* Starts the dispatcher once; whether it runs. */
+static int dispatcher_ready(void)
+{
+    int state = __atomic_load_n(&queue.state, __ATOMIC_ACQUIRE);
+    if (state == 0 && __atomic_compare_exchange_n(&queue.state, &state, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        wt_thread thread;
+        queue.event = CreateEventW(NULL, FALSE, FALSE, NULL);
+        state = queue.event && !wt_thread_start(&thread, dispatcher_main, NULL) ? 2 : 3;
+        if (state == 2)
+            wt_thread_detach(thread);
+        __atomic_store_n(&queue.state, state, __ATOMIC_RELEASE);
+    }
+    while (state == 1) {
+        wt_yield();
+        state = __atomic_load_n(&queue.state, __ATOMIC_ACQUIRE);
+    }
+    return state == 2;
+}
+
+static void dispatch(const struct line *line)
+{
+    wt_spinlock_lock(&queue.lock);
+    if (queue.count < QUEUE_MAX)
+        queue.lines[(queue.head + queue.count++) % QUEUE_MAX] = *line;
+    else
+        queue.lost++;
+    wt_spinlock_unlock(&queue.lock);
+    SetEvent(queue.event);
+}
+
+#ifndef _WIN32
+/* A forked child has no dispatcher (threads do not survive fork) and must not signal the
+ * parent's event: it starts one of its own when it needs it. */
+static void logger_after_fork(void)
+{
+    queue.lock.held = 0;
+    queue.head = queue.count = queue.lost = 0;
+    queue.event = NULL;
+    queue.state = 0;
+}
+
+__attribute__((constructor)) static void logger_init(void) { pthread_atfork(NULL, NULL, logger_after_fork); }
+#endif
+
+/* Where a line goes: held for the end of the API call it is part of; to the dispatcher from a
+ * driver thread (whose teardown a callback may ask for); else to the callback now. */
+static void route(const struct line *line)
+{
+    if (__atomic_load_n(&logger, __ATOMIC_ACQUIRE) == nop_logger)
+        return;
+    if (held.depth) {
+        if (held.count < HELD_MAX)
+            held.lines[held.count++] = *line;
+        else
+            held.lost++;
+        return;
+    }
+    if (wt_thread_is_driver() && dispatcher_ready()) {
+        dispatch(line);
+        return;
+    }
+    deliver(line);
+}
+
 static void emit(WINTUN_LOGGER_LEVEL level, const char *text)
 {
     if (level == WINTUN_LOG_ERR)
         snprintf(last_error_line, sizeof(last_error_line), "%s", text);
-    WINTUN_LOGGER_CALLBACK cb = __atomic_load_n(&logger, __ATOMIC_ACQUIRE);
-    if (cb == nop_logger)
+    if (__atomic_load_n(&logger, __ATOMIC_ACQUIRE) == nop_logger)
         return;
-    WCHAR wide[WT_LOG_MAX_CHARS];
-    utf8_to_wide(text, wide, WT_LOG_MAX_CHARS);
-    cb(level, wt_filetime_now(), wide);
+    struct line line = { .level = level, .timestamp = wt_filetime_now() };
+    snprintf(line.text, sizeof(line.text), "%s", text);
+    route(&line);
 }
 
 void CALLBACK wt_log_relay(WINTUN_LOGGER_LEVEL level, DWORD64 timestamp, LPCWSTR message)
 {
     DWORD saved = GetLastError();
-    if (level == WINTUN_LOG_ERR && wt_wide_to_utf8(message, last_error_line, sizeof(last_error_line)) < 0)
-        snprintf(last_error_line, sizeof(last_error_line), "(a message too long or not valid UTF-16)");
-    WINTUN_LOGGER_CALLBACK cb = __atomic_load_n(&logger, __ATOMIC_ACQUIRE);
-    if (cb != nop_logger)
-        cb(level, timestamp, message);
+    struct line line = { .level = level, .timestamp = timestamp };
+    if (wt_wide_to_utf8(message, line.text, sizeof(line.text)) < 0)
+        snprintf(line.text, sizeof(line.text), "(a message too long or not valid UTF-16)");
+    if (level == WINTUN_LOG_ERR)
+        snprintf(last_error_line, sizeof(last_error_line), "%s", line.text);
+    route(&line);
     SetLastError(saved);
 }
 

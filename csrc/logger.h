@@ -28,6 +28,14 @@ DWORD wt_log_errno(int err, const char *fmt, ...) WT_PRINTF(2, 3);
  * the WintunSetLogger callback with their own stamps, and its errors become the last ERR line. */
 void CALLBACK wt_log_relay(WINTUN_LOGGER_LEVEL level, DWORD64 timestamp, LPCWSTR message);
 
+/* Lines logged between wt_log_hold and the matching wt_log_unhold on this thread are kept and
+ * delivered by the outermost wt_log_unhold: every API call holds them (handle references do), so
+ * the callback runs with no library lock held and may call any API function. Lines logged on a
+ * driver thread (wt_thread_start) go to a dispatcher thread of their own, which no teardown waits
+ * for: a callback may close the adapter whose driver thread logged. */
+void wt_log_hold(void);
+void wt_log_unhold(void);
+
 /* The last ERR line logged on this thread since wt_log_clear_last (UTF-8, "" if none): the
  * explanation a binding puts in its exception. */
 const char *wt_log_last_error(void);

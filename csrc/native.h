@@ -6,9 +6,9 @@
  * and emulated ones through this library, with the same calls:
  *
  * - adapters: a device whose ops are wt_native_backend holds the DLL's adapter handle in port;
- * - sessions: a wt_native_session (its own magic) holds the DLL's session; every session function
- *   checks wt_native_session() first (#if WT_NATIVE) and hands such a session to the wt_native_*
- *   function here.
+ * - sessions: a wt_native_session (its own magic) holds the DLL's session, behind a handle of the
+ *   handle table like a ring session; every session entry point (session.c) tells the two apart
+ *   by the object's magic and hands a native one to the wt_native_* function here.
  *   The extensions the DLL lacks are built on its 14 functions: batches loop over them, and
  *   WintunIsReceiveReady takes one packet ahead and keeps it for the next receive;
  * - configuration and statistics go through IP Helper on the adapter's LUID (iphelper.h).
@@ -44,16 +44,16 @@ void wt_native_adopt(struct wt_device *dev, WINTUN_ADAPTER_HANDLE adapter);
 BOOL wt_native_delete_driver(void);
 DWORD wt_native_driver_version(void);
 
-WINTUN_SESSION_HANDLE wt_native_start_session(struct wt_device *dev, DWORD capacity);
-void wt_native_end_session(WINTUN_SESSION_HANDLE session);
-HANDLE wt_native_read_wait_event(WINTUN_SESSION_HANDLE session);
-BYTE *wt_native_receive_packet(WINTUN_SESSION_HANDLE session, DWORD *size);
-void wt_native_release_receive_packet(WINTUN_SESSION_HANDLE session, const BYTE *packet);
-BYTE *wt_native_allocate_send_packet(WINTUN_SESSION_HANDLE session, DWORD size);
-void wt_native_send_packet(WINTUN_SESSION_HANDLE session, const BYTE *packet);
-DWORD wt_native_receive_packets(WINTUN_SESSION_HANDLE session, WINTUN_PACKET_VISITOR visitor, void *context, DWORD max);
-DWORD wt_native_send_packets(WINTUN_SESSION_HANDLE session, const BYTE *const *packets, const DWORD *sizes, DWORD count);
-BOOL wt_native_is_receive_ready(WINTUN_SESSION_HANDLE session);
+void *wt_native_start_session(struct wt_device *dev, DWORD capacity);
+void wt_native_end_session(void *session);
+HANDLE wt_native_read_wait_event(void *session);
+BYTE *wt_native_receive_packet(void *session, DWORD *size);
+void wt_native_release_receive_packet(void *session, const BYTE *packet);
+BYTE *wt_native_allocate_send_packet(void *session, DWORD size);
+void wt_native_send_packet(void *session, const BYTE *packet);
+DWORD wt_native_receive_packets(void *session, WINTUN_PACKET_VISITOR visitor, void *context, DWORD max);
+DWORD wt_native_send_packets(void *session, const BYTE *const *packets, const DWORD *sizes, DWORD count);
+BOOL wt_native_is_receive_ready(void *session);
 #else
 #define WT_NATIVE 0
 #endif

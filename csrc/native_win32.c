@@ -234,9 +234,9 @@ struct wt_native_session
     DWORD ahead_size;
 };
 
-#define NATIVE(session) ((struct wt_native_session *)(void *)(session))
+#define NATIVE(session) ((struct wt_native_session *)(session))
 
-WINTUN_SESSION_HANDLE wt_native_start_session(struct wt_device *dev, DWORD capacity)
+void *wt_native_start_session(struct wt_device *dev, DWORD capacity)
 {
     struct wt_native_session *s = calloc(1, sizeof(*s));
     if (!s) {
@@ -254,10 +254,10 @@ WINTUN_SESSION_HANDLE wt_native_start_session(struct wt_device *dev, DWORD capac
     __atomic_add_fetch(&dev->sessions, 1, __ATOMIC_RELEASE);
     s->dev = dev;
     s->magic = WT_NATIVE_SESSION_MAGIC;
-    return (WINTUN_SESSION_HANDLE)(void *)s;
+    return s;
 }
 
-void wt_native_end_session(WINTUN_SESSION_HANDLE session)
+void wt_native_end_session(void *session)
 {
     struct wt_native_session *s = NATIVE(session);
     s->magic = 0;
@@ -267,7 +267,7 @@ void wt_native_end_session(WINTUN_SESSION_HANDLE session)
     free(s);
 }
 
-HANDLE wt_native_read_wait_event(WINTUN_SESSION_HANDLE session)
+HANDLE wt_native_read_wait_event(void *session)
 {
     return dll.WintunGetReadWaitEvent(NATIVE(session)->session);
 }
@@ -289,7 +289,7 @@ static void put_ahead_locked(struct wt_native_session *s, BYTE *packet, DWORD si
     __atomic_store_n(&s->ahead, packet, __ATOMIC_RELEASE);
 }
 
-BYTE *wt_native_receive_packet(WINTUN_SESSION_HANDLE session, DWORD *size)
+BYTE *wt_native_receive_packet(void *session, DWORD *size)
 {
     struct wt_native_session *s = NATIVE(session);
     if (!size) {
@@ -307,7 +307,7 @@ BYTE *wt_native_receive_packet(WINTUN_SESSION_HANDLE session, DWORD *size)
 }
 
 /* wintun.dll trusts the pointers it is given: NULL at least is refused here. */
-void wt_native_release_receive_packet(WINTUN_SESSION_HANDLE session, const BYTE *packet)
+void wt_native_release_receive_packet(void *session, const BYTE *packet)
 {
     if (!packet) {
         SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Released pointer is not an outstanding received packet"));
@@ -316,12 +316,12 @@ void wt_native_release_receive_packet(WINTUN_SESSION_HANDLE session, const BYTE 
     dll.WintunReleaseReceivePacket(NATIVE(session)->session, packet);
 }
 
-BYTE *wt_native_allocate_send_packet(WINTUN_SESSION_HANDLE session, DWORD size)
+BYTE *wt_native_allocate_send_packet(void *session, DWORD size)
 {
     return dll.WintunAllocateSendPacket(NATIVE(session)->session, size);
 }
 
-void wt_native_send_packet(WINTUN_SESSION_HANDLE session, const BYTE *packet)
+void wt_native_send_packet(void *session, const BYTE *packet)
 {
     if (!packet) {
         SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Sent pointer is not an allocated packet"));
@@ -330,7 +330,7 @@ void wt_native_send_packet(WINTUN_SESSION_HANDLE session, const BYTE *packet)
     dll.WintunSendPacket(NATIVE(session)->session, packet);
 }
 
-DWORD wt_native_receive_packets(WINTUN_SESSION_HANDLE session, WINTUN_PACKET_VISITOR visitor, void *context, DWORD max)
+DWORD wt_native_receive_packets(void *session, WINTUN_PACKET_VISITOR visitor, void *context, DWORD max)
 {
     struct wt_native_session *s = NATIVE(session);
     DWORD consumed = 0, err = ERROR_SUCCESS;
@@ -355,7 +355,7 @@ DWORD wt_native_receive_packets(WINTUN_SESSION_HANDLE session, WINTUN_PACKET_VIS
     return consumed;
 }
 
-DWORD wt_native_send_packets(WINTUN_SESSION_HANDLE session, const BYTE *const *packets, const DWORD *sizes, DWORD count)
+DWORD wt_native_send_packets(void *session, const BYTE *const *packets, const DWORD *sizes, DWORD count)
 {
     struct wt_native_session *s = NATIVE(session);
     DWORD sent = 0, err = ERROR_SUCCESS;
@@ -374,7 +374,7 @@ DWORD wt_native_send_packets(WINTUN_SESSION_HANDLE session, const BYTE *const *p
     return sent;
 }
 
-BOOL wt_native_is_receive_ready(WINTUN_SESSION_HANDLE session)
+BOOL wt_native_is_receive_ready(void *session)
 {
     struct wt_native_session *s = NATIVE(session);
     if (__atomic_load_n(&s->ahead, __ATOMIC_ACQUIRE))

@@ -63,9 +63,18 @@ static inline void wt_spinlock_unlock(wt_spinlock *lock)
 #endif
 }
 
-/* Starts fn(arg) on a new thread; returns a Win32 error code. */
+/* Starts fn(arg) on a new thread, a driver thread of the library (wt_thread_is_driver); returns
+ * a Win32 error code. */
 DWORD wt_thread_start(wt_thread *t, void (*fn)(void *), void *arg);
 void wt_thread_join(wt_thread t);
+void wt_thread_detach(wt_thread t);
+/* Whether the calling thread is one wt_thread_start started (its log lines go to the logger's
+ * dispatcher thread, never straight to the callback); wt_thread_set_driver changes that. */
+int wt_thread_is_driver(void);
+void wt_thread_set_driver(int driver);
+/* Counts the fork()s this process descends from (0 on Windows): an object stamped with another
+ * generation was inherited from the parent and must not be acted on. */
+unsigned wt_process_generation(void);
 void wt_yield(void);
 /* A spin-wait hint to the CPU (x86 pause, ARM yield). */
 static inline void wt_cpu_relax(void)

@@ -40,10 +40,21 @@ struct thread_start
     void *arg;
 };
 
+static _Thread_local int driver_thread;
+static unsigned process_generation;
+
+int wt_thread_is_driver(void) { return driver_thread; }
+void wt_thread_set_driver(int driver) { driver_thread = driver; }
+unsigned wt_process_generation(void) { return __atomic_load_n(&process_generation, __ATOMIC_RELAXED); }
+
+static void after_fork(void) { ++process_generation; }
+__attribute__((constructor)) static void platform_init(void) { pthread_atfork(NULL, NULL, after_fork); }
+
 static void *thread_main(void *p)
 {
     struct thread_start start = *(struct thread_start *)p;
     free(p);
+    driver_thread = 1;
     start.fn(start.arg);
     return NULL;
 }
@@ -64,6 +75,7 @@ DWORD wt_thread_start(wt_thread *t, void (*fn)(void *), void *arg)
 }
 
 void wt_thread_join(wt_thread t) { pthread_join(t, NULL); }
+void wt_thread_detach(wt_thread t) { pthread_detach(t); }
 void wt_yield(void) { sched_yield(); }
 
 void wt_sleep_us(uint32_t us)

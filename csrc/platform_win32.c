@@ -23,10 +23,17 @@ struct thread_start
     void *arg;
 };
 
+static _Thread_local int driver_thread;
+
+int wt_thread_is_driver(void) { return driver_thread; }
+void wt_thread_set_driver(int driver) { driver_thread = driver; }
+unsigned wt_process_generation(void) { return 0; }
+
 static DWORD WINAPI thread_main(LPVOID p)
 {
     struct thread_start start = *(struct thread_start *)p;
     free(p);
+    driver_thread = 1;
     start.fn(start.arg);
     return 0;
 }
@@ -52,6 +59,8 @@ void wt_thread_join(wt_thread t)
     WaitForSingleObject(t, INFINITE);
     CloseHandle(t);
 }
+
+void wt_thread_detach(wt_thread t) { CloseHandle(t); }
 
 void wt_yield(void) { SwitchToThread(); }
 void wt_sleep_us(uint32_t us) { Sleep((us + 999) / 1000); }

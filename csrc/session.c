@@ -7,6 +7,7 @@
  * right after it (as Wintun lays out its two rings).
  */
 #include "adapter.h"
+#include "handle.h"
 #include "logger.h"
 #include "native.h"
 #include "platform.h"
@@ -17,9 +18,9 @@
 #define SESSION_MAGIC 0x57545353u /* "WTSS" */
 #define SESSION_HEADER_SIZE 4096
 
-struct _TUN_SESSION
+struct wt_session
 {
-    uint32_t magic;
+    uint32_t magic; /* first: tells a ring session from a wintun.dll one (native.h) */
     uint32_t capacity;
     struct wt_device *dev;
     size_t memory_size;
@@ -42,26 +43,65 @@ struct _TUN_SESSION
     } send;
 };
 
-_Static_assert(sizeof(struct _TUN_SESSION) <= SESSION_HEADER_SIZE, "session header fits its page");
+_Static_assert(sizeof(struct wt_session) <= SESSION_HEADER_SIZE, "session header fits its page");
 
-static WINTUN_SESSION_HANDLE session_from(WINTUN_SESSION_HANDLE session)
+/* Every entry point holds its handle for the call (handle.h): WintunEndSession frees nothing
+ * until the last call has left, and a stale handle gets ERROR_INVALID_HANDLE. */
+static struct wt_session *session_enter(WINTUN_SESSION_HANDLE handle)
 {
-    if (!session || session->magic != SESSION_MAGIC) {
-        SetLastError(ERROR_INVALID_HANDLE);
-        return NULL;
-    }
-    return session;
+    return wt_handle_acquire((uintptr_t)handle, WT_HANDLE_SESSION);
 }
 
-WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE adapter, DWORD capacity)
+static void session_leave(WINTUN_SESSION_HANDLE handle) { wt_handle_release((uintptr_t)handle); }
+
+/* Ring memory of sessions that ended with packets still handed out (received and not released,
+ * or allocated and not sent): a thread may still be reading or filling one, outside any call,
+ * when EndSession runs. Such memory is unmapped a grace period later, not at once. */
+#define QUARANTINE_NS 2000000000ull
+
+struct quarantined
 {
-    struct wt_device *dev = wt_adapter_device(adapter);
-    if (!dev)
-        return NULL;
-#if WT_NATIVE
-    if (wt_device_is_native(dev))
-        return wt_native_start_session(dev, capacity);
-#endif
+    struct quarantined *next;
+    uint64_t since;
+    size_t size;
+};
+
+static wt_mutex quarantine_lock = WT_MUTEX_INIT;
+static struct quarantined *quarantine;
+
+/* Unmaps what has waited long enough; with memory, adds it to the queue. */
+static void quarantine_sweep(void *memory, size_t size)
+{
+    const uint64_t now = wt_monotonic_ns();
+    struct quarantined *expired = NULL;
+    wt_mutex_lock(&quarantine_lock);
+    for (struct quarantined **p = &quarantine; *p;) {
+        struct quarantined *q = *p;
+        if (now - q->since < QUARANTINE_NS) {
+            p = &q->next;
+            continue;
+        }
+        *p = q->next;
+        q->next = expired;
+        expired = q;
+    }
+    if (memory) {
+        struct quarantined *q = memory; /* in the session's own header page */
+        q->since = now;
+        q->size = size;
+        q->next = quarantine;
+        quarantine = q;
+    }
+    wt_mutex_unlock(&quarantine_lock);
+    while (expired) {
+        struct quarantined *q = expired;
+        expired = q->next;
+        wt_ring_free(q, q->size);
+    }
+}
+
+static WINTUN_SESSION_HANDLE start_ring_session(struct wt_device *dev, DWORD capacity)
+{
     DWORD err;
     /* The driver's order: an existing session first, then the capacity. */
     if (wt_driver_has_session(&dev->driver)) {
@@ -73,6 +113,7 @@ WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE adapter, D
                                   (unsigned)capacity, TUN_MIN_RING_CAPACITY, TUN_MAX_RING_CAPACITY));
         return NULL;
     }
+    quarantine_sweep(NULL, 0);
     const uint32_t ring_size = TUN_RING_SIZE(capacity);
     const size_t memory_size = SESSION_HEADER_SIZE + 2 * (size_t)ring_size;
     uint8_t *memory = wt_ring_alloc(memory_size);
@@ -80,7 +121,9 @@ WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE adapter, D
         SetLastError(wt_log_error(GetLastError(), "Failed to allocate ring memory"));
         return NULL;
     }
-    WINTUN_SESSION_HANDLE session = (WINTUN_SESSION_HANDLE)memory;
+    struct wt_session *session = (struct wt_session *)memory;
+    uintptr_t handle = 0;
+    session->magic = SESSION_MAGIC;
     session->capacity = capacity;
     session->dev = dev;
     session->memory_size = memory_size;
@@ -98,15 +141,21 @@ WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE adapter, D
         err = wt_log_error(GetLastError(), "Failed to create the ring events");
         goto fail;
     }
+    if (!(handle = wt_handle_new(WT_HANDLE_SESSION, session))) {
+        err = wt_log_error(GetLastError(), "Failed to allocate the session handle");
+        goto fail;
+    }
+    /* The session's reference on the device is taken before the rings go to the driver: a close
+     * of the adapter meanwhile kills the driver, never frees the device under us. */
     wt_device_ref(dev);
     err = wt_driver_register(&dev->driver, &session->descriptor);
     if (err) {
         wt_log_error(err, "Failed to register rings");
         wt_device_unref(dev);
+        wt_handle_retire(handle, WT_HANDLE_SESSION);
         goto fail;
     }
-    session->magic = SESSION_MAGIC;
-    return session;
+    return (WINTUN_SESSION_HANDLE)handle;
 
 fail:
     if (session->descriptor.Send.TailMoved)
@@ -118,43 +167,109 @@ fail:
     return NULL;
 }
 
-VOID WINAPI WintunEndSession(WINTUN_SESSION_HANDLE session)
+WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE adapter, DWORD capacity)
 {
+    struct wt_device *dev = wt_adapter_enter(adapter);
+    if (!dev)
+        return NULL;
+    WINTUN_SESSION_HANDLE session;
 #if WT_NATIVE
-    if (wt_native_session(session)) {
-        wt_native_end_session(session);
-        return;
-    }
+    if (wt_device_is_native(dev)) {
+        void *native = wt_native_start_session(dev, capacity);
+        uintptr_t handle = native ? wt_handle_new(WT_HANDLE_SESSION, native) : 0;
+        if (native && !handle) {
+            DWORD err = GetLastError();
+            wt_native_end_session(native);
+            SetLastError(err);
+        }
+        session = (WINTUN_SESSION_HANDLE)handle;
+    } else
 #endif
-    if (!session_from(session))
-        return;
-    session->magic = 0;
-    /* Driver side first: the receive thread stops, Send Tail closes, blocked readers wake. */
-    wt_driver_unregister(&session->dev->driver, session->descriptor.Send.Ring);
-    /* Let calls already inside the session leave. */
-    wt_spinlock_lock(&session->send.lock);
-    wt_spinlock_unlock(&session->send.lock);
-    wt_spinlock_lock(&session->receive.lock);
-    wt_spinlock_unlock(&session->receive.lock);
+        session = start_ring_session(dev, capacity);
+    wt_adapter_leave(adapter);
+    return session;
+}
+
+/* The well-formed packets in [from, to) of a ring: what one side left for the other when the
+ * session ended. Stops at framing that is not (a client may scribble over its rings). */
+static uint64_t packets_between(const TUN_RING *ring, uint32_t capacity, uint32_t from, uint32_t to)
+{
+    uint64_t count = 0;
+    if (from >= capacity || to >= capacity)
+        return 0;
+    while (from != to) {
+        uint32_t content = tun_ring_used(from, to, capacity);
+        uint32_t size = tun_ring_packet((TUN_RING *)ring, from)->Size & ~TUN_PACKET_RELEASE;
+        if (content < sizeof(TUN_PACKET) || size > TUN_MAX_IP_PACKET_SIZE || tun_packet_space(size) > content)
+            break;
+        from = TUN_RING_WRAP(from + tun_packet_space(size), capacity);
+        ++count;
+    }
+    return count;
+}
+
+static void end_ring_session(struct wt_session *session)
+{
+    struct wt_device *dev = session->dev;
+    /* Driver side first: the receive thread hands over what the client sent, Send Tail closes,
+     * blocked readers wake. */
+    struct wt_ring_ends ends;
+    wt_driver_unregister(&dev->driver, session->descriptor.Send.Ring, &ends);
+    /* No call is in flight (the handle is retired), so the counts below are final: what the
+     * client never read, and what it sent that the driver never took (it ended first). */
+    uint64_t unread = packets_between(session->descriptor.Send.Ring, session->capacity, session->send.head, ends.send_tail);
+    uint64_t untaken = packets_between(session->descriptor.Receive.Ring, session->capacity, ends.receive_head,
+                                       session->receive.tail_release);
+    if (unread)
+        WT_STAT_ADD(&dev->driver, send_unread, unread);
+    if (untaken)
+        WT_STAT_ADD(&dev->driver, receive_drops, untaken);
+    /* Packets still handed out keep the memory mapped for a grace period (quarantine_sweep). */
+    int outstanding = session->send.packets_to_release || session->receive.packets_to_release;
     CloseHandle(session->descriptor.Send.TailMoved);
     CloseHandle(session->descriptor.Receive.TailMoved);
-    wt_device_unref(session->dev);
-    wt_ring_free(session, session->memory_size);
+    wt_device_unref(dev);
+    if (outstanding)
+        quarantine_sweep(session, session->memory_size);
+    else
+        wt_ring_free(session, session->memory_size);
 }
 
-HANDLE WINAPI WintunGetReadWaitEvent(WINTUN_SESSION_HANDLE session)
+VOID WINAPI WintunEndSession(WINTUN_SESSION_HANDLE handle)
 {
+    /* Rundown: the handle is stale for new calls at once, and calls in flight leave first. */
+    struct wt_session *session = wt_handle_retire((uintptr_t)handle, WT_HANDLE_SESSION);
+    if (!session)
+        return;
+    wt_log_hold();
 #if WT_NATIVE
     if (wt_native_session(session))
-        return wt_native_read_wait_event(session);
+        wt_native_end_session(session);
+    else
 #endif
-    if (!session_from(session))
-        return NULL;
-    return session->descriptor.Send.TailMoved;
+        end_ring_session(session);
+    wt_log_unhold();
 }
 
-/* The ring offset of the packet whose payload is at data, if it lies in the window
- * [start, end) of outstanding packets; else -1. */
+HANDLE WINAPI WintunGetReadWaitEvent(WINTUN_SESSION_HANDLE handle)
+{
+    struct wt_session *session = session_enter(handle);
+    if (!session)
+        return NULL;
+    HANDLE event;
+#if WT_NATIVE
+    if (wt_native_session(session))
+        event = wt_native_read_wait_event(session);
+    else
+#endif
+        event = session->descriptor.Send.TailMoved;
+    session_leave(handle);
+    return event;
+}
+
+/* The ring offset of the packet whose payload is at data, if data is exactly the payload of one
+ * of the outstanding packets [start, end); else -1. Walks the packets from start (the oldest, so
+ * in-order releases find theirs at once); a pointer into a payload is no packet. */
 static int64_t outstanding_offset(const TUN_RING *ring, uint32_t capacity, const BYTE *data, uint32_t start, uint32_t end)
 {
     uintptr_t p = (uintptr_t)data, base = (uintptr_t)ring->Data + sizeof(TUN_PACKET);
@@ -163,8 +278,17 @@ static int64_t outstanding_offset(const TUN_RING *ring, uint32_t capacity, const
     uintptr_t offset = p - base;
     if (offset >= capacity || (offset & (TUN_ALIGNMENT - 1)))
         return -1;
-    if (TUN_RING_WRAP((uint32_t)offset - start, capacity) >= TUN_RING_WRAP(end - start, capacity))
+    const uint32_t window = TUN_RING_WRAP(end - start, capacity), target = TUN_RING_WRAP((uint32_t)offset - start, capacity);
+    if (target >= window)
         return -1;
+    for (uint32_t walked = 0; walked < target;) {
+        uint32_t size = tun_ring_packet((TUN_RING *)ring, TUN_RING_WRAP(start + walked, capacity))->Size & ~TUN_PACKET_RELEASE;
+        if (size > TUN_MAX_IP_PACKET_SIZE)
+            return -1; /* a header the client overwrote: refuse rather than guess */
+        walked += tun_packet_space(size);
+        if (walked > target)
+            return -1; /* inside this packet's payload */
+    }
     return (int64_t)offset;
 }
 
@@ -172,7 +296,7 @@ static int64_t outstanding_offset(const TUN_RING *ring, uint32_t capacity, const
  * ERROR_HANDLE_EOF; or ERROR_NO_MORE_ITEMS, with the read event armed (Alertable = 1, then Tail
  * read once more past a full fence, so a packet published meanwhile is seen); or ERROR_SUCCESS
  * and the ring's Tail in *tail. */
-static DWORD ready_tail(WINTUN_SESSION_HANDLE session, TUN_RING *ring, uint32_t *tail)
+static DWORD ready_tail(struct wt_session *session, TUN_RING *ring, uint32_t *tail)
 {
     const uint32_t head = session->send.head, capacity = session->capacity;
     if (head >= capacity)
@@ -203,18 +327,8 @@ static TUN_PACKET *packet_at(TUN_RING *ring, uint32_t head, uint32_t tail, uint3
     return packet;
 }
 
-BYTE *WINAPI WintunReceivePacket(WINTUN_SESSION_HANDLE session, DWORD *packet_size)
+static BYTE *receive_packet(struct wt_session *session, DWORD *packet_size)
 {
-#if WT_NATIVE
-    if (wt_native_session(session))
-        return wt_native_receive_packet(session, packet_size);
-#endif
-    if (!session_from(session))
-        return NULL;
-    if (!packet_size) {
-        SetLastError(ERROR_INVALID_PARAMETER);
-        return NULL;
-    }
     TUN_RING *ring = session->descriptor.Send.Ring;
     const uint32_t capacity = session->capacity;
     uint32_t tail, size;
@@ -233,8 +347,26 @@ BYTE *WINAPI WintunReceivePacket(WINTUN_SESSION_HANDLE session, DWORD *packet_si
     return packet->Data;
 }
 
+BYTE *WINAPI WintunReceivePacket(WINTUN_SESSION_HANDLE handle, DWORD *packet_size)
+{
+    struct wt_session *session = session_enter(handle);
+    if (!session)
+        return NULL;
+    BYTE *packet = NULL;
+    if (!packet_size)
+        SetLastError(ERROR_INVALID_PARAMETER);
+#if WT_NATIVE
+    else if (wt_native_session(session))
+        packet = wt_native_receive_packet(session, packet_size);
+#endif
+    else
+        packet = receive_packet(session, packet_size);
+    session_leave(handle);
+    return packet;
+}
+
 /* Under send.lock: frees ring space over the released prefix and publishes Head. */
-static void publish_head(WINTUN_SESSION_HANDLE session, TUN_RING *ring)
+static void publish_head(struct wt_session *session, TUN_RING *ring)
 {
     const uint32_t capacity = session->capacity;
     while (session->send.packets_to_release) {
@@ -250,7 +382,7 @@ static void publish_head(WINTUN_SESSION_HANDLE session, TUN_RING *ring)
 
 /* Under receive.lock: publishes the sent prefix of the allocations, and wakes the driver if it
  * sleeps (store Tail, full fence, load Alertable). */
-static void publish_tail(WINTUN_SESSION_HANDLE session, TUN_RING *ring)
+static void publish_tail(struct wt_session *session, TUN_RING *ring)
 {
     const uint32_t capacity = session->capacity;
     while (session->receive.packets_to_release) {
@@ -267,16 +399,8 @@ static void publish_tail(WINTUN_SESSION_HANDLE session, TUN_RING *ring)
     }
 }
 
-VOID WINAPI WintunReleaseReceivePacket(WINTUN_SESSION_HANDLE session, const BYTE *data)
+static void release_packet(struct wt_session *session, const BYTE *data)
 {
-#if WT_NATIVE
-    if (wt_native_session(session)) {
-        wt_native_release_receive_packet(session, data);
-        return;
-    }
-#endif
-    if (!session_from(session))
-        return;
     TUN_RING *ring = session->descriptor.Send.Ring;
     const uint32_t capacity = session->capacity;
     wt_spinlock_lock(&session->send.lock);
@@ -292,18 +416,22 @@ VOID WINAPI WintunReleaseReceivePacket(WINTUN_SESSION_HANDLE session, const BYTE
     wt_spinlock_unlock(&session->send.lock);
 }
 
-BYTE *WINAPI WintunAllocateSendPacket(WINTUN_SESSION_HANDLE session, DWORD packet_size)
+VOID WINAPI WintunReleaseReceivePacket(WINTUN_SESSION_HANDLE handle, const BYTE *data)
 {
-    if (packet_size > TUN_MAX_IP_PACKET_SIZE) { /* wintun.dll does not check this: done here for both */
-        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Packet size %u exceeds 0x%x", (unsigned)packet_size, TUN_MAX_IP_PACKET_SIZE));
-        return NULL;
-    }
+    struct wt_session *session = session_enter(handle);
+    if (!session)
+        return;
 #if WT_NATIVE
     if (wt_native_session(session))
-        return wt_native_allocate_send_packet(session, packet_size);
+        wt_native_release_receive_packet(session, data);
+    else
 #endif
-    if (!session_from(session))
-        return NULL;
+        release_packet(session, data);
+    session_leave(handle);
+}
+
+static BYTE *allocate_packet(struct wt_session *session, DWORD packet_size)
+{
     DWORD err;
     TUN_RING *ring = session->descriptor.Receive.Ring;
     const uint32_t capacity = session->capacity;
@@ -336,16 +464,28 @@ fail:
     return NULL;
 }
 
-VOID WINAPI WintunSendPacket(WINTUN_SESSION_HANDLE session, const BYTE *data)
+BYTE *WINAPI WintunAllocateSendPacket(WINTUN_SESSION_HANDLE handle, DWORD packet_size)
 {
-#if WT_NATIVE
-    if (wt_native_session(session)) {
-        wt_native_send_packet(session, data);
-        return;
+    if (packet_size > TUN_MAX_IP_PACKET_SIZE) { /* wintun.dll does not check this: done here for both */
+        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Packet size %u exceeds 0x%x", (unsigned)packet_size, TUN_MAX_IP_PACKET_SIZE));
+        return NULL;
     }
+    struct wt_session *session = session_enter(handle);
+    if (!session)
+        return NULL;
+    BYTE *packet;
+#if WT_NATIVE
+    if (wt_native_session(session))
+        packet = wt_native_allocate_send_packet(session, packet_size);
+    else
 #endif
-    if (!session_from(session))
-        return;
+        packet = allocate_packet(session, packet_size);
+    session_leave(handle);
+    return packet;
+}
+
+static void send_packet(struct wt_session *session, const BYTE *data)
+{
     TUN_RING *ring = session->descriptor.Receive.Ring;
     const uint32_t capacity = session->capacity;
     wt_spinlock_lock(&session->receive.lock);
@@ -361,19 +501,22 @@ VOID WINAPI WintunSendPacket(WINTUN_SESSION_HANDLE session, const BYTE *data)
     wt_spinlock_unlock(&session->receive.lock);
 }
 
-DWORD WINAPI WintunReceivePackets(WINTUN_SESSION_HANDLE session, WINTUN_PACKET_VISITOR visitor, void *context,
-                                  DWORD max_packets)
+VOID WINAPI WintunSendPacket(WINTUN_SESSION_HANDLE handle, const BYTE *data)
 {
-    if (!(WT_NATIVE && wt_native_session(session)) && !session_from(session))
-        return 0;
-    if (!visitor || !max_packets) {
-        SetLastError(ERROR_INVALID_PARAMETER);
-        return 0;
-    }
+    struct wt_session *session = session_enter(handle);
+    if (!session)
+        return;
 #if WT_NATIVE
     if (wt_native_session(session))
-        return wt_native_receive_packets(session, visitor, context, max_packets);
+        wt_native_send_packet(session, data);
+    else
 #endif
+        send_packet(session, data);
+    session_leave(handle);
+}
+
+static DWORD receive_packets(struct wt_session *session, WINTUN_PACKET_VISITOR visitor, void *context, DWORD max_packets)
+{
     TUN_RING *ring = session->descriptor.Send.Ring;
     const uint32_t capacity = session->capacity;
     DWORD consumed = 0;
@@ -408,25 +551,27 @@ DWORD WINAPI WintunReceivePackets(WINTUN_SESSION_HANDLE session, WINTUN_PACKET_V
     return consumed;
 }
 
-DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE session, const BYTE *const *packets, const DWORD *sizes,
-                               DWORD count)
+DWORD WINAPI WintunReceivePackets(WINTUN_SESSION_HANDLE handle, WINTUN_PACKET_VISITOR visitor, void *context,
+                                  DWORD max_packets)
 {
-    if (!(WT_NATIVE && wt_native_session(session)) && !session_from(session))
+    struct wt_session *session = session_enter(handle);
+    if (!session)
         return 0;
-    if (!count || !packets || !sizes) {
+    DWORD consumed = 0;
+    if (!visitor || !max_packets)
         SetLastError(ERROR_INVALID_PARAMETER);
-        return 0;
-    }
-    for (DWORD i = 0; i < count; ++i) {
-        if (sizes[i] > TUN_MAX_IP_PACKET_SIZE || (!packets[i] && sizes[i])) {
-            SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Packet %u: size %u or data invalid", (unsigned)i, (unsigned)sizes[i]));
-            return 0;
-        }
-    }
 #if WT_NATIVE
-    if (wt_native_session(session))
-        return wt_native_send_packets(session, packets, sizes, count);
+    else if (wt_native_session(session))
+        consumed = wt_native_receive_packets(session, visitor, context, max_packets);
 #endif
+    else
+        consumed = receive_packets(session, visitor, context, max_packets);
+    session_leave(handle);
+    return consumed;
+}
+
+static DWORD send_packets(struct wt_session *session, const BYTE *const *packets, const DWORD *sizes, DWORD count)
+{
     TUN_RING *ring = session->descriptor.Receive.Ring;
     const uint32_t capacity = session->capacity;
     DWORD err = ERROR_SUCCESS, sent = 0;
@@ -466,27 +611,78 @@ out:
     return sent;
 }
 
-BOOL WINAPI WintunIsReceiveReady(WINTUN_SESSION_HANDLE session)
+/* Every packet is checked before any is sent. */
+static DWORD check_packets(const BYTE *const *packets, const DWORD *sizes, DWORD count)
 {
+    if (!count || !packets || !sizes)
+        return ERROR_INVALID_PARAMETER;
+    for (DWORD i = 0; i < count; ++i)
+        if (sizes[i] > TUN_MAX_IP_PACKET_SIZE || (!packets[i] && sizes[i]))
+            return wt_log_error(ERROR_INVALID_PARAMETER, "Packet %u: size %u or data invalid", (unsigned)i, (unsigned)sizes[i]);
+    return ERROR_SUCCESS;
+}
+
+DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE handle, const BYTE *const *packets, const DWORD *sizes,
+                               DWORD count)
+{
+    struct wt_session *session = session_enter(handle);
+    if (!session)
+        return 0;
+    DWORD sent = 0, err = check_packets(packets, sizes, count);
+    if (err)
+        SetLastError(err);
+#if WT_NATIVE
+    else if (wt_native_session(session))
+        sent = wt_native_send_packets(session, packets, sizes, count);
+#endif
+    else
+        sent = send_packets(session, packets, sizes, count);
+    session_leave(handle);
+    return sent;
+}
+
+BOOL WINAPI WintunIsReceiveReady(WINTUN_SESSION_HANDLE handle)
+{
+    struct wt_session *session = session_enter(handle);
+    if (!session)
+        return TRUE; /* WintunReceivePacket will report the error */
+    BOOL ready;
 #if WT_NATIVE
     if (wt_native_session(session))
-        return wt_native_is_receive_ready(session);
+        ready = wt_native_is_receive_ready(session);
+    else
 #endif
-    if (!session_from(session))
-        return TRUE; /* WintunReceivePacket will report the error */
-    uint32_t tail;
-    wt_spinlock_lock(&session->send.lock);
-    BOOL ready = ready_tail(session, session->descriptor.Send.Ring, &tail) != ERROR_NO_MORE_ITEMS;
-    wt_spinlock_unlock(&session->send.lock);
+    {
+        uint32_t tail;
+        wt_spinlock_lock(&session->send.lock);
+        ready = ready_tail(session, session->descriptor.Send.Ring, &tail) != ERROR_NO_MORE_ITEMS;
+        wt_spinlock_unlock(&session->send.lock);
+    }
+    session_leave(handle);
     return ready; /* also TRUE at EOF: WintunReceivePacket will report it */
 }
 
-TUN_RING *wt_session_send_ring(WINTUN_SESSION_HANDLE session) { return session->descriptor.Send.Ring; }
-TUN_RING *wt_session_receive_ring(WINTUN_SESSION_HANDLE session) { return session->descriptor.Receive.Ring; }
-
-void wt_session_publish_receive_tail(WINTUN_SESSION_HANDLE session, uint32_t tail)
+/* Test accessors: the ring pointers stay valid while the session lives. */
+static TUN_RING *session_ring(WINTUN_SESSION_HANDLE handle, int receive)
 {
+    struct wt_session *session = session_enter(handle);
+    if (!session)
+        return NULL;
+    TUN_RING *ring = receive ? session->descriptor.Receive.Ring : session->descriptor.Send.Ring;
+    session_leave(handle);
+    return ring;
+}
+
+TUN_RING *wt_session_send_ring(WINTUN_SESSION_HANDLE session) { return session_ring(session, 0); }
+TUN_RING *wt_session_receive_ring(WINTUN_SESSION_HANDLE session) { return session_ring(session, 1); }
+
+void wt_session_publish_receive_tail(WINTUN_SESSION_HANDLE handle, uint32_t tail)
+{
+    struct wt_session *session = session_enter(handle);
+    if (!session)
+        return;
     tun_store_seq(&session->descriptor.Receive.Ring->Tail, tail);
     if (tun_load_seq(&session->descriptor.Receive.Ring->Alertable))
         SetEvent(session->descriptor.Receive.TailMoved);
+    session_leave(handle);
 }

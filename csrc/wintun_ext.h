@@ -50,7 +50,9 @@ WINTUN_API BOOL WINAPI WintunLoadDll(LPCWSTR Path);
 /* Counters kept by the driver half, named from the adapter's (the OS's) side like a NIC's:
  * "Send" = packets the OS sends out of the adapter, delivered to the client's Send ring
  * (WintunReceivePacket); "Receive" = packets the client injects (WintunSendPacket) and the
- * driver hands to the OS. */
+ * driver hands to the OS. Nothing is lost without a count, at teardown too: once a session has
+ * ended, every packet its client sent is in exactly one of ReceivePackets, ReceiveDiscards,
+ * ReceiveDrops and ReceiveErrors, and the client read SendPackets - SendUnread packets. */
 typedef struct _WINTUN_ADAPTER_STATISTICS
 {
     DWORD64 SendPackets;     /* delivered into the Send ring */
@@ -62,6 +64,7 @@ typedef struct _WINTUN_ADAPTER_STATISTICS
     DWORD64 ReceiveDiscards; /* not IPv4/IPv6, or shorter than its IP header (Wintun 0.14) */
     DWORD64 ReceiveDrops;    /* the OS side could not take it (queue full, peer without session) */
     DWORD64 ReceiveErrors;   /* corrupt ring framing (ring closed), or the OS refused the write */
+    DWORD64 SendUnread;      /* delivered into the Send ring, still unread when the session ended */
 } WINTUN_ADAPTER_STATISTICS;
 
 WINTUN_API BOOL WINAPI WintunGetAdapterStatistics(WINTUN_ADAPTER_HANDLE Adapter, WINTUN_ADAPTER_STATISTICS *Stats);

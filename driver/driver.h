@@ -31,11 +31,20 @@ typedef struct wt_packet
 
 struct wt_driver;
 
+/* Where the driver left a session's rings when it ended: the Send ring's last Tail (what it
+ * had delivered) and the Receive ring's last Head (what it had consumed). */
+struct wt_ring_ends
+{
+    uint32_t send_tail;
+    uint32_t receive_head;
+};
+
 typedef struct wt_port_ops
 {
     /* Packets the client sent, in ring order, for the OS. Returns how many it took from the
      * front; the driver retries the rest later (backpressure: ring space stays held, as Wintun
-     * holds it until the stack returns the packets). Drops must be counted by the port. */
+     * holds it until the stack returns the packets). The port counts each packet it took once:
+     * ReceivePackets/Bytes if the OS side got it (WT_STAT_COUNT), else a drop or an error. */
     uint32_t (*transmit)(void *port, const wt_packet *packets, uint32_t count);
     /* Optional: a session's rings are registered (start delivering) / about to close (stop, and
      * return only once no packet is being produced any more). */
@@ -47,6 +56,7 @@ typedef struct wt_stats
 {
     uint64_t send_packets, send_bytes, send_drops, send_errors;
     uint64_t receive_packets, receive_bytes, receive_discards, receive_drops, receive_errors;
+    uint64_t send_unread;
 } wt_stats;
 
 /* Send ring producer state, guarded by lock. */
@@ -60,6 +70,8 @@ struct wt_send_side
     HANDLE tail_moved;
     uint32_t pending_packets; /* zero-copy path: committed, not yet published */
     uint64_t pending_bytes;
+    const TUN_RING *closed_ring;  /* the last session's Send ring, and where the driver left */
+    struct wt_ring_ends closed;   /* both rings (registration_lock) */
 };
 
 struct wt_receive_side
@@ -70,6 +82,7 @@ struct wt_receive_side
     HANDLE stop;      /* manual-reset: teardown in progress */
     wt_thread thread;
     int thread_running;
+    uint32_t final_head; /* where the receive thread stopped (valid once it has ended) */
 };
 
 typedef struct wt_driver
@@ -94,10 +107,12 @@ void wt_driver_destroy(wt_driver *driver);
  * events or the initial Send Tail), or the error of starting the receive thread. */
 DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings);
 
-/* Ends the session on the driver side: the receive thread stops and sets Receive Head to
- * 0xFFFFFFFF, then Send Tail is set to 0xFFFFFFFF and readers are woken. Only if the session's
- * Send ring is send_ring (NULL: whichever is registered); idempotent. */
-void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring);
+/* Ends the session on the driver side: the receive thread hands what the client had sent to the
+ * port (or counts it as dropped), stops and sets Receive Head to 0xFFFFFFFF; then Send Tail is
+ * set to 0xFFFFFFFF and readers are woken. Only if the session's Send ring is send_ring (NULL:
+ * whichever is registered); idempotent. *ends (if given) gets where the driver left the rings of
+ * the session of send_ring, whether this call or an earlier one ended it (0xFFFFFFFF: unknown). */
+void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring, struct wt_ring_ends *ends);
 
 /* The adapter is going away: ends the session and refuses new ones (ERROR_DEV_NOT_EXIST). */
 void wt_driver_kill(wt_driver *driver);

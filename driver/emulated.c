@@ -40,8 +40,14 @@ struct wt_emulated
 static wt_mutex pairs_lock = WT_MUTEX_INIT;
 static uint32_t next_luid_index = EMULATED_LUID_INDEX_BASE;
 
-/* Packets for the capture queue; drops what does not fit. */
-static void capture(struct wt_emulated *em, const wt_packet *packet)
+#ifndef _WIN32
+/* A forked child has none of the parent's adapters, and no thread of the parent holds its lock. */
+static void pairs_after_fork(void) { wt_mutex_init(&pairs_lock); }
+__attribute__((constructor)) static void pairs_init(void) { pthread_atfork(NULL, NULL, pairs_after_fork); }
+#endif
+
+/* Packets for the capture queue; drops (and counts) what does not fit. Whether it was kept. */
+static int capture(struct wt_emulated *em, const wt_packet *packet)
 {
     TUN_RING *ring = em->capture;
     const uint32_t capacity = WINTUN_EMULATED_CAPTURE_CAPACITY;
@@ -50,7 +56,7 @@ static void capture(struct wt_emulated *em, const wt_packet *packet)
     if (tun_ring_free(ring->Head, ring->Tail, capacity) < space) {
         wt_mutex_unlock(&em->capture_lock);
         WT_STAT_ADD(&em->dev->driver, receive_drops, 1);
-        return;
+        return 0;
     }
     TUN_PACKET *p = tun_ring_packet(ring, ring->Tail);
     p->Size = packet->size;
@@ -61,21 +67,32 @@ static void capture(struct wt_emulated *em, const wt_packet *packet)
     if (wake)
         SetEvent(em->capture_event);
     wt_mutex_unlock(&em->capture_lock);
+    return 1;
 }
 
-static void answer_or_capture(struct wt_emulated *em, const wt_packet *packet)
+/* The OS side takes the packet: an echo request to one of its addresses is answered (the reply
+ * goes back out of the adapter), anything else is captured. Whether it was taken, not dropped. */
+static int answer_or_capture(struct wt_emulated *em, const wt_packet *packet)
 {
     uint8_t reply[TUN_MAX_IP_PACKET_SIZE];
     wt_mutex_lock(&em->lock);
     uint32_t n = wt_icmp_echo_reply(packet->data, packet->size, em->addresses, em->address_count, reply);
     wt_mutex_unlock(&em->lock);
-    if (!n) {
-        capture(em, packet);
-        return;
-    }
+    if (!n)
+        return capture(em, packet);
     DWORD err;
     wt_packet out = { .data = reply, .size = n };
     wt_driver_indicate(&em->dev->driver, &out, 1, WT_INDICATE_ALL_OR_NOTHING, &err);
+    return 1;
+}
+
+static void count_delivered(struct wt_emulated *em, const wt_packet *packets, uint32_t count)
+{
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < count; ++i)
+        bytes += packets[i].size;
+    if (count)
+        WT_STAT_COUNT(&em->dev->driver, receive, count, bytes);
 }
 
 static uint32_t emulated_transmit(void *port, const wt_packet *packets, uint32_t count)
@@ -93,16 +110,23 @@ static uint32_t emulated_transmit(void *port, const wt_packet *packets, uint32_t
         uint32_t taken = wt_driver_indicate(&peer->dev->driver, packets, count, WT_INDICATE_PREFIX, &err);
         wt_mutex_unlock(&em->lock);
         if (err == ERROR_NOT_READY || err == ERROR_HANDLE_EOF) {
-            /* Nothing was delivered (the peer counts its own drop too). */
-            /* The peer has no working session: like a cable to an unplugged NIC. */
+            /* The peer has no working session: like a cable to an unplugged NIC, nothing was
+             * delivered (the peer counts its own drop too). */
             WT_STAT_ADD(&em->dev->driver, receive_drops, count);
             return count;
         }
+        count_delivered(em, packets, taken);
         return taken;
     }
     wt_mutex_unlock(&em->lock);
-    for (uint32_t i = 0; i < count; ++i)
-        answer_or_capture(em, &packets[i]);
+    uint32_t start = 0;
+    for (uint32_t i = 0; i < count; ++i) {
+        if (answer_or_capture(em, &packets[i]))
+            continue;
+        count_delivered(em, packets + start, i - start); /* the dropped one is counted already */
+        start = i + 1;
+    }
+    count_delivered(em, packets + start, count - start);
     return count;
 }
 
@@ -278,34 +302,37 @@ const wt_backend_ops wt_emulated_backend = {
 
 /* ---- the public C API of the emulated wire ---- */
 
-static struct wt_emulated *emulated_from(WINTUN_ADAPTER_HANDLE adapter)
+/* The emulated port behind a live handle, held for the call (wt_adapter_leave), or NULL with
+ * ERROR_INVALID_HANDLE or ERROR_NOT_SUPPORTED (another backend). */
+static struct wt_emulated *emulated_enter(WINTUN_ADAPTER_HANDLE adapter)
 {
-    struct wt_device *dev = wt_adapter_device(adapter);
+    struct wt_device *dev = wt_adapter_enter(adapter);
     if (!dev)
         return NULL;
     if (dev->ops != &wt_emulated_backend) {
+        wt_adapter_leave(adapter);
         SetLastError(ERROR_NOT_SUPPORTED);
         return NULL;
     }
     return dev->port;
 }
 
-BOOL WINAPI WintunEmulatedInjectPackets(WINTUN_ADAPTER_HANDLE adapter, const BYTE *const *packets, const DWORD *sizes,
-                                        DWORD count)
+static BOOL leave_with(WINTUN_ADAPTER_HANDLE adapter, DWORD err)
 {
-    struct wt_emulated *em = emulated_from(adapter);
-    if (!em)
-        return FALSE;
-    if (!count || !packets || !sizes || count > WT_RECEIVE_BATCH) {
-        SetLastError(ERROR_INVALID_PARAMETER);
-        return FALSE;
-    }
+    wt_adapter_leave(adapter);
+    if (err)
+        SetLastError(err);
+    return !err;
+}
+
+static DWORD inject(struct wt_emulated *em, const BYTE *const *packets, const DWORD *sizes, DWORD count)
+{
+    if (!count || !packets || !sizes || count > WT_RECEIVE_BATCH)
+        return ERROR_INVALID_PARAMETER;
     wt_packet batch[WT_RECEIVE_BATCH];
     for (DWORD i = 0; i < count; ++i) {
-        if (sizes[i] > TUN_MAX_IP_PACKET_SIZE || (!packets[i] && sizes[i])) {
-            SetLastError(ERROR_INVALID_PARAMETER);
-            return FALSE;
-        }
+        if (sizes[i] > TUN_MAX_IP_PACKET_SIZE || (!packets[i] && sizes[i]))
+            return ERROR_INVALID_PARAMETER;
         batch[i] = (wt_packet){ .data = packets[i], .size = sizes[i] };
     }
     wt_mutex_lock(&em->lock);
@@ -313,16 +340,18 @@ BOOL WINAPI WintunEmulatedInjectPackets(WINTUN_ADAPTER_HANDLE adapter, const BYT
     wt_mutex_unlock(&em->lock);
     if (!up) {
         WT_STAT_ADD(&em->dev->driver, send_drops, count);
-        SetLastError(ERROR_DEV_NOT_EXIST);
-        return FALSE;
+        return ERROR_DEV_NOT_EXIST;
     }
     DWORD err;
     wt_driver_indicate(&em->dev->driver, batch, count, WT_INDICATE_ALL_OR_NOTHING, &err);
-    if (err) {
-        SetLastError(err);
-        return FALSE;
-    }
-    return TRUE;
+    return err;
+}
+
+BOOL WINAPI WintunEmulatedInjectPackets(WINTUN_ADAPTER_HANDLE adapter, const BYTE *const *packets, const DWORD *sizes,
+                                        DWORD count)
+{
+    struct wt_emulated *em = emulated_enter(adapter);
+    return em ? leave_with(adapter, inject(em, packets, sizes, count)) : FALSE;
 }
 
 BOOL WINAPI WintunEmulatedInjectPacket(WINTUN_ADAPTER_HANDLE adapter, const BYTE *packet, DWORD size)
@@ -330,51 +359,50 @@ BOOL WINAPI WintunEmulatedInjectPacket(WINTUN_ADAPTER_HANDLE adapter, const BYTE
     return WintunEmulatedInjectPackets(adapter, &packet, &size, 1);
 }
 
-BOOL WINAPI WintunEmulatedCapturePacket(WINTUN_ADAPTER_HANDLE adapter, BYTE *buffer, DWORD buffer_size, DWORD *packet_size)
+static DWORD capture_one(struct wt_emulated *em, BYTE *buffer, DWORD buffer_size, DWORD *packet_size)
 {
-    struct wt_emulated *em = emulated_from(adapter);
-    if (!em)
-        return FALSE;
-    if (!packet_size || (!buffer && buffer_size)) {
-        SetLastError(ERROR_INVALID_PARAMETER);
-        return FALSE;
-    }
+    if (!packet_size || (!buffer && buffer_size))
+        return ERROR_INVALID_PARAMETER;
     TUN_RING *ring = em->capture;
+    DWORD err = ERROR_SUCCESS;
     wt_mutex_lock(&em->capture_lock);
     if (ring->Head == ring->Tail) {
         em->capture_armed = 1;
-        wt_mutex_unlock(&em->capture_lock);
-        SetLastError(ERROR_NO_MORE_ITEMS);
-        return FALSE;
+        err = ERROR_NO_MORE_ITEMS;
+    } else {
+        const TUN_PACKET *p = tun_ring_packet(ring, ring->Head);
+        *packet_size = p->Size;
+        if (p->Size > buffer_size) {
+            err = ERROR_INSUFFICIENT_BUFFER;
+        } else {
+            memcpy(buffer, p->Data, p->Size);
+            ring->Head = TUN_RING_WRAP(ring->Head + tun_packet_space(p->Size), WINTUN_EMULATED_CAPTURE_CAPACITY);
+        }
     }
-    const TUN_PACKET *p = tun_ring_packet(ring, ring->Head);
-    *packet_size = p->Size;
-    if (p->Size > buffer_size) {
-        wt_mutex_unlock(&em->capture_lock);
-        SetLastError(ERROR_INSUFFICIENT_BUFFER);
-        return FALSE;
-    }
-    memcpy(buffer, p->Data, p->Size);
-    ring->Head = TUN_RING_WRAP(ring->Head + tun_packet_space(p->Size), WINTUN_EMULATED_CAPTURE_CAPACITY);
     wt_mutex_unlock(&em->capture_lock);
-    return TRUE;
+    return err;
+}
+
+BOOL WINAPI WintunEmulatedCapturePacket(WINTUN_ADAPTER_HANDLE adapter, BYTE *buffer, DWORD buffer_size, DWORD *packet_size)
+{
+    struct wt_emulated *em = emulated_enter(adapter);
+    return em ? leave_with(adapter, capture_one(em, buffer, buffer_size, packet_size)) : FALSE;
 }
 
 HANDLE WINAPI WintunEmulatedGetCaptureEvent(WINTUN_ADAPTER_HANDLE adapter)
 {
-    struct wt_emulated *em = emulated_from(adapter);
-    return em ? em->capture_event : NULL;
+    struct wt_emulated *em = emulated_enter(adapter);
+    if (!em)
+        return NULL;
+    HANDLE event = em->capture_event;
+    wt_adapter_leave(adapter);
+    return event;
 }
 
-BOOL WINAPI WintunEmulatedConnect(WINTUN_ADAPTER_HANDLE a, WINTUN_ADAPTER_HANDLE b)
+static DWORD connect_pair(struct wt_emulated *ea, struct wt_emulated *eb)
 {
-    struct wt_emulated *ea = emulated_from(a), *eb = ea ? emulated_from(b) : NULL;
-    if (!ea || !eb)
-        return FALSE;
-    if (ea == eb) {
-        SetLastError(ERROR_INVALID_PARAMETER);
-        return FALSE;
-    }
+    if (ea == eb)
+        return ERROR_INVALID_PARAMETER;
     DWORD err = ERROR_SUCCESS;
     wt_mutex_lock(&pairs_lock);
     struct wt_emulated *first = ea < eb ? ea : eb, *second = ea < eb ? eb : ea;
@@ -382,7 +410,7 @@ BOOL WINAPI WintunEmulatedConnect(WINTUN_ADAPTER_HANDLE a, WINTUN_ADAPTER_HANDLE
     wt_mutex_lock(&second->lock);
     if (ea->peer || eb->peer)
         err = ERROR_ALREADY_EXISTS;
-    else if (ea->dev->removed || eb->dev->removed)
+    else if (__atomic_load_n(&ea->dev->removed, __ATOMIC_ACQUIRE) || __atomic_load_n(&eb->dev->removed, __ATOMIC_ACQUIRE))
         err = ERROR_DEV_NOT_EXIST;
     else {
         ea->peer = eb;
@@ -391,25 +419,35 @@ BOOL WINAPI WintunEmulatedConnect(WINTUN_ADAPTER_HANDLE a, WINTUN_ADAPTER_HANDLE
     wt_mutex_unlock(&second->lock);
     wt_mutex_unlock(&first->lock);
     wt_mutex_unlock(&pairs_lock);
-    if (err) {
+    return err;
+}
+
+BOOL WINAPI WintunEmulatedConnect(WINTUN_ADAPTER_HANDLE a, WINTUN_ADAPTER_HANDLE b)
+{
+    struct wt_emulated *ea = emulated_enter(a);
+    if (!ea)
+        return FALSE;
+    struct wt_emulated *eb = emulated_enter(b);
+    if (!eb) {
+        DWORD err = GetLastError();
+        wt_adapter_leave(a);
         SetLastError(err);
         return FALSE;
     }
-    return TRUE;
+    DWORD err = connect_pair(ea, eb);
+    wt_adapter_leave(b);
+    return leave_with(a, err);
 }
 
 BOOL WINAPI WintunEmulatedDisconnect(WINTUN_ADAPTER_HANDLE adapter)
 {
-    struct wt_emulated *em = emulated_from(adapter);
+    struct wt_emulated *em = emulated_enter(adapter);
     if (!em)
         return FALSE;
     wt_mutex_lock(&pairs_lock);
     int wired = em->peer != NULL;
     wt_mutex_unlock(&pairs_lock);
-    if (!wired) {
-        SetLastError(ERROR_NOT_FOUND);
-        return FALSE;
-    }
-    unwire(em);
-    return TRUE;
+    if (wired)
+        unwire(em);
+    return leave_with(adapter, wired ? ERROR_SUCCESS : ERROR_NOT_FOUND);
 }

@@ -11,15 +11,11 @@
  *   (Wintun 0.14), not fatal.
  * - Head is published only after the port has taken the packets, so ring space is held while
  *   the OS side is busy (backpressure for lossless ports).
+ * - At teardown what the client had sent is still handed to the port, without waiting for it:
+ *   what it does not take at once is counted as dropped (ReceiveDrops). Nothing is lost silently.
  */
 #include "driver.h"
 #include "../csrc/logger.h"
-
-enum batch_end
-{
-    BATCH_OK,
-    BATCH_BAD_RING
-};
 
 /* Waits until Tail moves away from head, or teardown. Returns the new Tail, or head on stop. */
 static uint32_t wait_for_tail(wt_driver *driver, TUN_RING *ring, uint32_t head)
@@ -52,35 +48,81 @@ static uint32_t wait_for_tail(wt_driver *driver, TUN_RING *ring, uint32_t head)
 /* Hands packets[0..count) to the port, waiting while it pushes back, and publishes Head as it
  * goes: the space of a packet the port took is freed at once, not at the end of the batch, so a
  * slow peer never pins ring space that was already delivered. ends[i] is the offset just past
- * packets[i]; batch_end (past trailing discards too) is published once all are taken. Returns how
- * many were taken (fewer only on teardown). */
-static uint32_t transmit_all(wt_driver *driver, TUN_RING *ring, const wt_packet *packets, const uint32_t *ends,
-                             uint32_t count, uint32_t batch_end)
+ * packets[i]; batch_end (past trailing discards too) is published once all are taken. At teardown
+ * (disconnecting) it stops waiting: the packets the port does not take at once are counted as
+ * dropped. Returns how many were taken or dropped: all of them. */
+static void transmit_all(wt_driver *driver, TUN_RING *ring, const wt_packet *packets, const uint32_t *ends,
+                         uint32_t count, uint32_t batch_end)
 {
     uint32_t done = 0, idle = 0;
     while (done < count) {
         uint32_t n = driver->ops->transmit(driver->port, packets + done, count - done);
         if (n) {
-            uint64_t bytes = 0;
-            for (uint32_t i = done; i < done + n; ++i)
-                bytes += packets[i].size;
             done += n;
             idle = 0;
-            WT_STAT_COUNT(driver, receive, n, bytes);
             tun_store_release(&ring->Head, done == count ? batch_end : ends[done - 1]);
             continue;
         }
-        if (__atomic_load_n(&driver->disconnecting, __ATOMIC_ACQUIRE))
+        if (__atomic_load_n(&driver->disconnecting, __ATOMIC_ACQUIRE)) {
+            WT_STAT_ADD(driver, receive_drops, count - done);
             break;
+        }
         /* No event tells us the OS side made room: back off from yielding to 1 ms sleeps. */
         if (++idle < 64)
             wt_yield();
         else
             wt_sleep_us(idle < 256 ? 50 : 1000);
     }
-    if (!count)
-        tun_store_release(&ring->Head, batch_end); /* a batch of discards only */
-    return done;
+    tun_store_release(&ring->Head, batch_end);
+}
+
+/* Parses the packets in [head, tail), up to one batch: the IP packets into packets/ends, the
+ * others counted as discards. Returns the offset past what it parsed; *bad when the framing is
+ * corrupt there (the ring is then dead). */
+static uint32_t parse_batch(wt_driver *driver, TUN_RING *ring, uint32_t head, uint32_t tail, wt_packet *packets,
+                            uint32_t *ends, uint32_t *count, int *bad)
+{
+    const uint32_t capacity = driver->receive.capacity;
+    uint32_t n = 0, discards = 0, offset = head;
+    *bad = 0;
+    if (tail >= capacity) {
+        wt_log_error(ERROR_INVALID_DATA, "Receive ring Tail 0x%x is outside its capacity 0x%x", tail, capacity);
+        *bad = 1;
+    }
+    while (!*bad && offset != tail && n < WT_RECEIVE_BATCH) {
+        uint32_t content = tun_ring_used(offset, tail, capacity);
+        if (content < sizeof(TUN_PACKET)) {
+            wt_log_error(ERROR_INVALID_DATA, "Receive ring has %u bytes at 0x%x, less than a packet header", content, offset);
+            *bad = 1;
+            break;
+        }
+        const TUN_PACKET *packet = tun_ring_packet(ring, offset);
+        uint32_t size = *(const volatile uint32_t *)&packet->Size; /* read once */
+        if (size > TUN_MAX_IP_PACKET_SIZE) {
+            wt_log_error(ERROR_INVALID_DATA, "Receive ring packet at 0x%x has size 0x%x > 0xFFFF", offset, size);
+            *bad = 1;
+            break;
+        }
+        uint32_t space = tun_packet_space(size);
+        if (space > content) {
+            wt_log_error(ERROR_INVALID_DATA, "Receive ring packet at 0x%x of size %u runs past Tail", offset, size);
+            *bad = 1;
+            break;
+        }
+        offset = TUN_RING_WRAP(offset + space, capacity);
+        if (!wt_is_ip_packet(packet->Data, size)) {
+            ++discards;
+            continue;
+        }
+        packets[n] = (wt_packet){ .data = packet->Data, .size = size };
+        ends[n++] = offset;
+    }
+    if (discards)
+        WT_STAT_ADD(driver, receive_discards, discards);
+    if (*bad)
+        WT_STAT_ADD(driver, receive_errors, 1);
+    *count = n;
+    return offset;
 }
 
 void wt_receive_thread(void *arg)
@@ -89,65 +131,32 @@ void wt_receive_thread(void *arg)
     TUN_RING *ring = driver->receive.ring;
     const uint32_t capacity = driver->receive.capacity;
     wt_packet packets[WT_RECEIVE_BATCH];
-    uint32_t ends[WT_RECEIVE_BATCH];
+    uint32_t ends[WT_RECEIVE_BATCH], n;
+    int bad = 0;
 
     uint32_t head = tun_load_acquire(&ring->Head);
     if (head >= capacity) {
         wt_log_error(ERROR_INVALID_DATA, "Receive ring Head 0x%x is outside its capacity 0x%x", head, capacity);
         WT_STAT_ADD(driver, receive_errors, 1);
+        head = TUN_RING_CLOSED;
         goto close_ring;
     }
 
-    while (!__atomic_load_n(&driver->disconnecting, __ATOMIC_ACQUIRE)) {
+    while (!bad && !__atomic_load_n(&driver->disconnecting, __ATOMIC_ACQUIRE)) {
         uint32_t tail = wait_for_tail(driver, ring, head);
         if (tail == head)
             continue; /* teardown */
-        enum batch_end end = BATCH_OK;
-        if (tail >= capacity) {
-            wt_log_error(ERROR_INVALID_DATA, "Receive ring Tail 0x%x is outside its capacity 0x%x", tail, capacity);
-            end = BATCH_BAD_RING;
-        }
-
-        /* Parse what is there, up to one batch. */
-        uint32_t n = 0, discards = 0, offset = head;
-        while (end == BATCH_OK && offset != tail && n < WT_RECEIVE_BATCH) {
-            uint32_t content = tun_ring_used(offset, tail, capacity);
-            if (content < sizeof(TUN_PACKET)) {
-                wt_log_error(ERROR_INVALID_DATA, "Receive ring has %u bytes at 0x%x, less than a packet header", content, offset);
-                end = BATCH_BAD_RING;
-                break;
-            }
-            const TUN_PACKET *packet = tun_ring_packet(ring, offset);
-            uint32_t size = *(const volatile uint32_t *)&packet->Size; /* read once */
-            if (size > TUN_MAX_IP_PACKET_SIZE) {
-                wt_log_error(ERROR_INVALID_DATA, "Receive ring packet at 0x%x has size 0x%x > 0xFFFF", offset, size);
-                end = BATCH_BAD_RING;
-                break;
-            }
-            uint32_t space = tun_packet_space(size);
-            if (space > content) {
-                wt_log_error(ERROR_INVALID_DATA, "Receive ring packet at 0x%x of size %u runs past Tail", offset, size);
-                end = BATCH_BAD_RING;
-                break;
-            }
-            offset = TUN_RING_WRAP(offset + space, capacity);
-            if (!wt_is_ip_packet(packet->Data, size)) {
-                ++discards;
-                continue;
-            }
-            packets[n] = (wt_packet){ .data = packet->Data, .size = size };
-            ends[n++] = offset;
-        }
-
-        uint32_t sent = transmit_all(driver, ring, packets, ends, n, offset);
-        head = sent == n ? offset : sent ? ends[sent - 1] : head;
-        if (discards)
-            WT_STAT_ADD(driver, receive_discards, discards);
-        if (end == BATCH_BAD_RING) {
-            WT_STAT_ADD(driver, receive_errors, 1);
-            break;
-        }
+        uint32_t next = parse_batch(driver, ring, head, tail, packets, ends, &n, &bad);
+        transmit_all(driver, ring, packets, ends, n, next);
+        head = next;
+    }
+    /* Teardown: what the client published before its session ended still goes to the port. */
+    for (uint32_t tail = tun_load_acquire(&ring->Tail); !bad && head != tail;) {
+        uint32_t next = parse_batch(driver, ring, head, tail, packets, ends, &n, &bad);
+        transmit_all(driver, ring, packets, ends, n, next);
+        head = next;
     }
 close_ring:
+    driver->receive.final_head = bad ? TUN_RING_CLOSED : head;
     tun_store_release(&ring->Head, TUN_RING_CLOSED);
 }

@@ -19,7 +19,7 @@ void wt_driver_init(wt_driver *driver, const wt_port_ops *ops, void *port)
 
 void wt_driver_destroy(wt_driver *driver)
 {
-    wt_driver_unregister(driver, NULL);
+    wt_driver_unregister(driver, NULL, NULL);
     if (driver->receive.stop)
         CloseHandle(driver->receive.stop);
     wt_mutex_destroy(&driver->send.lock);
@@ -81,6 +81,7 @@ DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings)
     }
     __atomic_store_n(&driver->disconnecting, 0, __ATOMIC_RELEASE);
     ResetEvent(driver->receive.stop);
+    driver->receive.final_head = TUN_RING_CLOSED;
     if ((err = wt_thread_start(&driver->receive.thread, wt_receive_thread, driver))) {
         wt_log_error(err, "Failed to start the receive thread");
         goto out;
@@ -95,7 +96,7 @@ DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings)
     __atomic_store_n(&driver->registered, 1, __ATOMIC_RELEASE);
     if (driver->ops->session_started && (err = driver->ops->session_started(driver->port))) {
         wt_mutex_unlock(&driver->registration_lock);
-        wt_driver_unregister(driver, rings->Send.Ring);
+        wt_driver_unregister(driver, rings->Send.Ring, NULL);
         return err;
     }
 out:
@@ -108,7 +109,7 @@ void wt_driver_kill(wt_driver *driver)
     wt_mutex_lock(&driver->registration_lock);
     driver->dead = 1;
     wt_mutex_unlock(&driver->registration_lock);
-    wt_driver_unregister(driver, NULL);
+    wt_driver_unregister(driver, NULL, NULL);
 }
 
 /* Closes the Send ring to the client: no more packets, Tail = 0xFFFFFFFF, every reader woken. */
@@ -129,10 +130,15 @@ void wt_driver_port_gone(wt_driver *driver)
     close_send_ring(driver);
 }
 
-void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring)
+void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring, struct wt_ring_ends *ends)
 {
+    if (ends)
+        *ends = (struct wt_ring_ends){ TUN_RING_CLOSED, TUN_RING_CLOSED };
     wt_mutex_lock(&driver->registration_lock);
     if (!__atomic_load_n(&driver->registered, __ATOMIC_ACQUIRE) || (send_ring && send_ring != driver->send.ring)) {
+        /* Ended already (the adapter was closed under the session): its last Tail is kept. */
+        if (ends && send_ring && send_ring == driver->send.closed_ring)
+            *ends = driver->send.closed;
         wt_mutex_unlock(&driver->registration_lock);
         return;
     }
@@ -153,6 +159,10 @@ void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring)
         driver->ops->session_ending(driver->port);
 
     /* The producer closes the Send ring and wakes every reader. */
+    driver->send.closed_ring = driver->send.ring;
+    driver->send.closed = (struct wt_ring_ends){ driver->send.tail, driver->receive.final_head };
+    if (ends)
+        *ends = driver->send.closed;
     close_send_ring(driver);
     __atomic_store_n(&driver->registered, 0, __ATOMIC_RELEASE);
     driver->send.ring = NULL;
@@ -177,5 +187,6 @@ void wt_driver_get_stats(wt_driver *driver, WINTUN_ADAPTER_STATISTICS *out)
     out->ReceiveDiscards = LOAD(receive_discards);
     out->ReceiveDrops = LOAD(receive_drops);
     out->ReceiveErrors = LOAD(receive_errors);
+    out->SendUnread = LOAD(send_unread);
 #undef LOAD
 }

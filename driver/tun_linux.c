@@ -123,15 +123,18 @@ static uint32_t kernel_transmit(void *port, const wt_packet *packets, uint32_t c
 {
     struct wt_kernel *k = port;
     wt_driver *driver = &k->dev->driver;
-    uint64_t drops = 0, errors = 0;
+    uint64_t drops = 0, errors = 0, delivered = 0, bytes = 0;
     uint32_t i = 0;
     for (; i < count; ++i) {
         ssize_t n;
         do
             n = write(k->tun.tun_fd, packets[i].data, packets[i].size);
         while (n < 0 && errno == EINTR);
-        if (n >= 0)
+        if (n >= 0) {
+            ++delivered;
+            bytes += packets[i].size;
             continue;
+        }
         if (errno == EAGAIN || errno == ENOBUFS)
             break; /* pushed back: the rest stays in the ring */
         if (errno == EBADFD) {
@@ -146,6 +149,8 @@ static uint32_t kernel_transmit(void *port, const wt_packet *packets, uint32_t c
         else
             ++errors; /* the kernel refused the packet (EINVAL: malformed) */
     }
+    if (delivered)
+        WT_STAT_COUNT(driver, receive, delivered, bytes);
     if (drops)
         WT_STAT_ADD(driver, receive_drops, drops);
     if (errors)

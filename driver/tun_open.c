@@ -22,6 +22,7 @@
 enum stage
 {
     STAGE_NONE,
+    STAGE_HELPER, /* the socket pair and the child that make a private namespace */
     STAGE_NAMESPACE,
     STAGE_USER_NAMESPACE,
     STAGE_ID_MAP,
@@ -139,21 +140,25 @@ struct child_report
 };
 
 /* A private namespace: a forked child makes a user and a network namespace, creates the
- * interface there and passes its descriptors back; the namespaces live on through them. */
-static DWORD create_private(struct job *job)
+ * interface there and passes its descriptors back; the namespaces live on through them. Every
+ * failure, its own included, is left in job->err and job->stage. */
+static void create_private(struct job *job)
 {
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-        return wt_log_errno(errno, "Failed to create a socket pair");
+    job->stage = STAGE_HELPER;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        job->err = errno;
+        return;
+    }
     char uid_map[32], gid_map[32];
     id_map(uid_map, (unsigned)getuid());
     id_map(gid_map, (unsigned)getgid());
     pid_t pid = fork();
     if (pid < 0) {
-        int err = errno;
+        job->err = errno;
         close(sv[0]);
         close(sv[1]);
-        return wt_log_errno(err, "Failed to fork");
+        return;
     }
     if (pid == 0) {
         struct child_report report = { 0 };
@@ -210,18 +215,19 @@ static DWORD create_private(struct job *job)
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
         ;
     if (n != (ssize_t)sizeof(report)) {
-        job->err = EIO;
-        job->stage = STAGE_NAMESPACE;
-        return ERROR_GEN_FAILURE;
+        job->err = n < 0 ? errno : EIO;
+        job->stage = STAGE_HELPER;
+        return;
     }
     job->err = report.err;
     job->stage = (enum stage)report.stage;
     if (report.err)
-        return ERROR_GEN_FAILURE;
+        return;
     struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
     if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS || cmsg->cmsg_len != CMSG_LEN(sizeof(fds))) {
-        job->err = EIO;
-        return ERROR_GEN_FAILURE;
+        job->err = (msg.msg_flags & MSG_CTRUNC) ? EMFILE : EIO; /* no room for the descriptors */
+        job->stage = STAGE_HELPER;
+        return;
     }
     memcpy(fds, CMSG_DATA(cmsg), sizeof(fds));
     job->out.tun_fd = fds[0];
@@ -229,13 +235,14 @@ static DWORD create_private(struct job *job)
     job->out.netns_fd = fds[2];
     job->out.userns_fd = fds[3];
     job->out.ifindex = report.ifindex;
-    return ERROR_SUCCESS;
 }
 
 static DWORD explain(const struct job *job, const char *netns)
 {
     int err = job->err;
     switch (job->stage) {
+    case STAGE_HELPER:
+        return wt_log_errno(err, "Failed to start the process that makes a private network namespace");
     case STAGE_NAMESPACE:
         return wt_log_errno(err, "Failed to enter network namespace \"%s\"", netns);
     case STAGE_USER_NAMESPACE:
