@@ -166,12 +166,38 @@ PyObject *wt_raise_class(PyObject *cls, DWORD winerror, const char *message)
     return NULL;
 }
 
+/* What a code means in this library's own calls, where Windows' text for it would mislead (code
+ * 111 is "The file name is too long" to Windows; here it is a full ring). NULL: Windows' text. */
+static const char *own_text(DWORD winerror)
+{
+    switch (winerror) {
+    case ERROR_BUFFER_OVERFLOW:
+        return "the ring is full";
+    case ERROR_HANDLE_EOF:
+        return "the session has ended (the adapter was closed, went down or was removed)";
+    case ERROR_NO_MORE_ITEMS:
+        return "no packet is waiting";
+    case ERROR_INVALID_DATA:
+        return "the ring's contents are corrupt";
+    case ERROR_INVALID_HANDLE:
+        return "the adapter or session is closed";
+    case ERROR_DEV_NOT_EXIST:
+        return "the adapter has been removed";
+    case ERROR_NOT_READY:
+        return "the adapter is down";
+    default:
+        return NULL;
+    }
+}
+
 PyObject *wt_raise(wt_state *st, DWORD winerror, const char *what)
 {
     char message[WT_LOG_MAX_CHARS + 128];
-    const char *detail = wt_log_last_error();
+    const char *detail = wt_log_last_error(), *own = own_text(winerror);
     if (detail[0]) {
         PyOS_snprintf(message, sizeof(message), "%s: %s", what, detail);
+    } else if (own) {
+        PyOS_snprintf(message, sizeof(message), "%s: %s (Code 0x%08lX)", what, own, (unsigned long)winerror);
     } else {
         char text[256];
         wt_error_text(winerror, text, sizeof(text));

@@ -2,10 +2,14 @@
  *
  * wintun._wintun.TunDevice: one adapter and, while it is up, its session.
  *
- * Threads: every method runs with the GIL held and never blocks, except wait_read_event (GIL
- * released around the wait) and down()/close() (GIL released while the driver thread stops).
- * down() and close() wake a thread blocked in wait_read_event through a private cancel event,
- * then wait until no thread is inside the wait before the session is freed.
+ * Threads: every call that can block runs with the GIL released: the waits, adapter creation,
+ * configuration (netlink, IP Helper), up()/down()/close() and a write() that waits for room.
+ * up(), down() and close() are serialised by one operation lock per device (never held across a
+ * packet wait; taken with the GIL released), so any two of them from any threads leave a
+ * consistent state. down() and close() wake a thread blocked in a wait through a private cancel
+ * event, then wait until no thread is inside the wait before the session is freed. Every wait
+ * runs in slices and checks for signals between them: Ctrl-C interrupts it within 50 ms. The
+ * library's own handles are safe against all of this (a stale one gets ERROR_INVALID_HANDLE).
  */
 #include "pywintun.h"
 #include "ip.h"
@@ -14,6 +18,7 @@
 #include "ring.h"
 
 #include <math.h>
+#include <pythread.h>
 #include <structmember.h>
 #include <string.h>
 #ifndef _WIN32
@@ -30,6 +35,11 @@ typedef struct
     HANDLE cancel;     /* manual-reset, ours: set by down()/close() to wake waiters */
     DWORD ring_capacity;
     int waiters;       /* threads inside wait_read_event with the GIL released (atomic) */
+    PyThread_type_lock op_lock;  /* up(), down(), close() */
+    unsigned long op_owner;      /* the thread holding op_lock, 0 if none */
+    double write_timeout;        /* seconds a write waits for room in a full ring */
+    int raise_on_full;           /* on_full="raise": RingFullError instead of a counted drop */
+    uint64_t write_drops;        /* packets write()/write_batch() dropped on a full ring */
     PyObject *name;
     PyObject *tunnel_type;
     PyObject *netns;
@@ -37,6 +47,38 @@ typedef struct
 } TunDevice;
 
 static wt_state *state_of(TunDevice *self) { return self->state; }
+
+/* Runs a library call that may block with the GIL released: result = call. */
+#define WITHOUT_GIL(result, call)                                                                  \
+    do {                                                                                           \
+        Py_BEGIN_ALLOW_THREADS result = (call);                                                    \
+        Py_END_ALLOW_THREADS                                                                       \
+    } while (0)
+
+/* The operation lock, waited for with the GIL released. A logger callback that calls up(),
+ * down() or close() of the device whose operation logged is refused (it would wait for itself). */
+static int op_begin(TunDevice *self)
+{
+    unsigned long me = PyThread_get_thread_ident();
+    if (__atomic_load_n(&self->op_owner, __ATOMIC_RELAXED) == me) {
+        PyErr_SetString(PyExc_RuntimeError, "up(), down() and close() cannot be called from within one of them (a "
+                                            "logger callback): defer it to another thread");
+        return -1;
+    }
+    if (!PyThread_acquire_lock(self->op_lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(self->op_lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+    __atomic_store_n(&self->op_owner, me, __ATOMIC_RELAXED);
+    return 0;
+}
+
+static void op_end(TunDevice *self)
+{
+    __atomic_store_n(&self->op_owner, 0, __ATOMIC_RELAXED);
+    PyThread_release_lock(self->op_lock);
+}
 
 static PyObject *raise_closed(TunDevice *self)
 {
@@ -196,13 +238,56 @@ static void replace_ref(PyObject **slot, PyObject *value)
     Py_XDECREF(old);
 }
 
+/* What a write does when the ring stays full for write_timeout: "drop" (count it in write_drops
+ * and go on, as a kernel TUN write does: the default) or "raise" (RingFullError). */
+static int set_on_full(TunDevice *self, PyObject *value)
+{
+    if (!PyUnicode_Check(value)) {
+        wt_type_error("on_full must be 'drop' or 'raise'", value);
+        return -1;
+    }
+    if (!PyUnicode_CompareWithASCIIString(value, "drop"))
+        self->raise_on_full = 0;
+    else if (!PyUnicode_CompareWithASCIIString(value, "raise"))
+        self->raise_on_full = 1;
+    else {
+        PyErr_Format(PyExc_ValueError, "on_full must be 'drop' or 'raise', not %R", value);
+        return -1;
+    }
+    return 0;
+}
+
+#define MAX_WRITE_TIMEOUT 10.0
+
+static int set_write_timeout(TunDevice *self, PyObject *value)
+{
+    if (!PyLong_Check(value) && !PyFloat_Check(value)) {
+        wt_type_error("write_timeout must be a number of seconds", value);
+        return -1;
+    }
+    double seconds = PyFloat_AsDouble(value);
+    if (seconds == -1.0 && PyErr_Occurred())
+        return -1;
+    if (!(seconds >= 0 && seconds <= MAX_WRITE_TIMEOUT)) {
+        PyErr_Format(PyExc_ValueError, "write_timeout must be between 0 and %g seconds", MAX_WRITE_TIMEOUT);
+        return -1;
+    }
+    self->write_timeout = seconds;
+    return 0;
+}
+
 static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = { "name", "tunnel_type", "ring_capacity", "guid", "backend", "netns", NULL };
+    static char *kwlist[] = { "name", "tunnel_type", "ring_capacity", "guid", "backend", "netns", "on_full",
+                              "write_timeout", NULL };
     PyObject *name = NULL, *tunnel_type = NULL, *capacity = NULL, *guid_arg = Py_None, *backend_arg = NULL,
-             *netns = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|UUOO$UO:TunDevice", kwlist, &name, &tunnel_type, &capacity, &guid_arg,
-                                     &backend_arg, &netns))
+             *netns = Py_None, *on_full = NULL, *write_timeout = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|UUOO$UOUO:TunDevice", kwlist, &name, &tunnel_type, &capacity, &guid_arg,
+                                     &backend_arg, &netns, &on_full, &write_timeout))
+        return -1;
+    if (on_full && set_on_full(self, on_full) < 0)
+        return -1;
+    if (write_timeout && set_write_timeout(self, write_timeout) < 0)
         return -1;
     if (netns != Py_None && (!PyUnicode_Check(netns) || !PyUnicode_GetLength(netns))) {
         PyErr_SetString(PyExc_TypeError, "netns must be None, 'private', a namespace name or a path");
@@ -250,8 +335,9 @@ static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
     }
     wt_log_clear_last();
     const GUID *requested = guid_arg != Py_None ? &guid : NULL;
-    WINTUN_ADAPTER_HANDLE adapter = netns_path ? WintunCreateAdapterInNetns(wname, wtype, requested, netns_path)
-                                               : WintunCreateAdapterEx(wname, wtype, requested, backend);
+    WINTUN_ADAPTER_HANDLE adapter;
+    WITHOUT_GIL(adapter, netns_path ? WintunCreateAdapterInNetns(wname, wtype, requested, netns_path)
+                                    : WintunCreateAdapterEx(wname, wtype, requested, backend));
     DWORD err = adapter ? ERROR_SUCCESS : GetLastError();
     PyMem_Free(wname);
     PyMem_Free(wtype);
@@ -287,6 +373,11 @@ static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
         }
         goto out;
     }
+    if (self->adapter) { /* another __init__ of the same object won meanwhile */
+        WITHOUT_GIL(adapter, (WintunCloseAdapter(adapter), NULL));
+        PyErr_SetString(PyExc_RuntimeError, "TunDevice.__init__() called twice");
+        goto out;
+    }
     self->adapter = adapter;
     self->ring_capacity = ring_capacity;
     replace_ref(&self->name, name);
@@ -311,6 +402,12 @@ static PyObject *TunDevice_new(PyTypeObject *type, PyObject *args, PyObject *kwd
     if (!self)
         return NULL;
     self->state = st;
+    self->write_timeout = 0.05;
+    self->op_lock = PyThread_allocate_lock();
+    if (!self->op_lock) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
     self->cancel = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (!self->cancel) {
         Py_DECREF(self);
@@ -323,24 +420,39 @@ static PyObject *TunDevice_new(PyTypeObject *type, PyObject *args, PyObject *kwd
 
 static PyObject *TunDevice_up(TunDevice *self, PyObject *Py_UNUSED(ignored))
 {
-    if (!adapter_of(self))
+    if (op_begin(self) < 0)
         return NULL;
-    if (self->session)
-        Py_RETURN_NONE;
+    PyObject *result = NULL;
+    WINTUN_ADAPTER_HANDLE adapter = self->adapter;
+    if (!adapter) {
+        raise_closed(self);
+        goto out;
+    }
+    if (self->session) { /* idempotent: also when another thread's up() won */
+        result = Py_NewRef(Py_None);
+        goto out;
+    }
     wt_state *st = state_of(self);
     wt_log_clear_last();
-    if (!WintunSetAdapterUp(self->adapter, TRUE))
-        return wt_raise(st, GetLastError(), "cannot bring the adapter up");
+    BOOL ok;
+    WITHOUT_GIL(ok, WintunSetAdapterUp(adapter, TRUE));
+    if (!ok) {
+        wt_raise(st, GetLastError(), "cannot bring the adapter up");
+        goto out;
+    }
     WINTUN_SESSION_HANDLE session;
-    Py_BEGIN_ALLOW_THREADS
-    session = WintunStartSession(self->adapter, self->ring_capacity);
-    Py_END_ALLOW_THREADS
-    if (!session)
-        return wt_raise(st, GetLastError(), "cannot start the session");
+    WITHOUT_GIL(session, WintunStartSession(adapter, self->ring_capacity));
+    if (!session) {
+        wt_raise(st, GetLastError(), "cannot start the session");
+        goto out;
+    }
     ResetEvent(self->cancel);
     self->read_event = WintunGetReadWaitEvent(session);
     self->session = session;
-    Py_RETURN_NONE;
+    result = Py_NewRef(Py_None);
+out:
+    op_end(self);
+    return result;
 }
 
 /* Wakes the threads waiting with the GIL released (on the read or the capture event) and returns
@@ -354,7 +466,7 @@ static void release_waiters(TunDevice *self)
     Py_END_ALLOW_THREADS
 }
 
-/* Ends the session: wakes waiters, waits for them to leave, frees the session. */
+/* Under the operation lock: wakes waiters, waits for them to leave, ends the session. */
 static void end_session(TunDevice *self)
 {
     WINTUN_SESSION_HANDLE session = self->session;
@@ -370,16 +482,25 @@ static void end_session(TunDevice *self)
 
 static PyObject *TunDevice_down(TunDevice *self, PyObject *Py_UNUSED(ignored))
 {
-    if (!self->session)
-        Py_RETURN_NONE; /* idempotent, also after close() */
-    end_session(self);
-    wt_log_clear_last();
-    if (self->adapter && !WintunSetAdapterUp(self->adapter, FALSE))
-        return wt_raise(state_of(self), GetLastError(), "cannot bring the adapter down");
-    Py_RETURN_NONE;
+    if (op_begin(self) < 0)
+        return NULL;
+    PyObject *result = Py_None;
+    if (self->session) { /* idempotent, also after close() */
+        end_session(self);
+        wt_log_clear_last();
+        WINTUN_ADAPTER_HANDLE adapter = self->adapter;
+        BOOL ok = TRUE;
+        if (adapter)
+            WITHOUT_GIL(ok, WintunSetAdapterUp(adapter, FALSE));
+        if (!ok)
+            result = wt_raise(state_of(self), GetLastError(), "cannot bring the adapter down");
+    }
+    op_end(self);
+    return Py_XNewRef(result);
 }
 
-static void close_device(TunDevice *self)
+/* Under the operation lock. */
+static void close_locked(TunDevice *self)
 {
     WINTUN_ADAPTER_HANDLE adapter = self->adapter;
     self->adapter = NULL; /* with the GIL held: a waiter woken below finds the adapter closed */
@@ -392,9 +513,19 @@ static void close_device(TunDevice *self)
     Py_END_ALLOW_THREADS
 }
 
+static int close_device(TunDevice *self)
+{
+    if (op_begin(self) < 0)
+        return -1;
+    close_locked(self);
+    op_end(self);
+    return 0;
+}
+
 static PyObject *TunDevice_close(TunDevice *self, PyObject *Py_UNUSED(ignored))
 {
-    close_device(self);
+    if (close_device(self) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -408,7 +539,8 @@ static PyObject *TunDevice_enter(TunDevice *self, PyObject *Py_UNUSED(ignored))
 static PyObject *TunDevice_exit(TunDevice *self, PyObject *args)
 {
     (void)args;
-    close_device(self);
+    if (close_device(self) < 0)
+        return NULL;
     Py_RETURN_FALSE;
 }
 
@@ -427,7 +559,10 @@ static void TunDevice_dealloc(TunDevice *self)
     PyObject_GC_UnTrack(self);
     if (self->weakreflist)
         PyObject_ClearWeakRefs((PyObject *)self);
-    close_device(self);
+    if (self->op_lock) { /* nobody else can hold it: no other reference is left */
+        close_locked(self);
+        PyThread_free_lock(self->op_lock);
+    }
     if (self->cancel)
         CloseHandle(self->cancel);
     Py_CLEAR(self->name);
@@ -611,17 +746,33 @@ static int parse_timeout(PyObject *timeout, DWORD *ms)
     return 0;
 }
 
+/* How long one slice of a wait lasts: signals (Ctrl-C) are checked between slices. */
+#define WAIT_SLICE_MS 50
+
 /* Waits for event or the cancel event with the GIL released, counted in waiters so that
  * release_waiters() knows when the handles may go: True when event fired; False on timeout or
- * when down()/close() woke it. */
+ * when down()/close() woke it; NULL when a signal handler raised (KeyboardInterrupt). */
 static PyObject *wait_or_cancel(TunDevice *self, HANDLE event, DWORD ms, const char *what)
 {
     HANDLE events[2] = { event, self->cancel };
+    const uint64_t deadline = ms == INFINITE ? UINT64_MAX : wt_monotonic_ns() + (uint64_t)ms * 1000000ull;
     DWORD r;
     __atomic_add_fetch(&self->waiters, 1, __ATOMIC_ACQ_REL);
-    Py_BEGIN_ALLOW_THREADS
-    r = WaitForMultipleObjects(2, events, FALSE, ms);
-    Py_END_ALLOW_THREADS
+    for (;;) {
+        uint64_t now = wt_monotonic_ns();
+        DWORD slice = WAIT_SLICE_MS;
+        if (deadline != UINT64_MAX && deadline - now < (uint64_t)WAIT_SLICE_MS * 1000000ull)
+            slice = now >= deadline ? 0 : (DWORD)((deadline - now + 999999) / 1000000);
+        Py_BEGIN_ALLOW_THREADS
+        r = WaitForMultipleObjects(2, events, FALSE, slice);
+        Py_END_ALLOW_THREADS
+        if (r != WAIT_TIMEOUT || wt_monotonic_ns() >= deadline)
+            break;
+        if (PyErr_CheckSignals() < 0) {
+            __atomic_sub_fetch(&self->waiters, 1, __ATOMIC_ACQ_REL);
+            return NULL;
+        }
+    }
     __atomic_sub_fetch(&self->waiters, 1, __ATOMIC_ACQ_REL);
     if (r == WAIT_OBJECT_0)
         Py_RETURN_TRUE;
@@ -685,6 +836,52 @@ static int packet_of(Py_buffer *view, const char **data, Py_ssize_t *size)
     return 0;
 }
 
+/* Sends packets[0..count) as a kernel TUN write does: what does not fit in the ring waits for
+ * room, with the GIL released, up to write_timeout, and is then dropped and counted in
+ * write_drops (on_full="drop", the default), or raises RingFullError if nothing went
+ * (on_full="raise"). Returns how many packets it took (sent, or dropped and counted), or -1 with
+ * an exception: the session ended, or RingFullError. */
+static Py_ssize_t send_or_drop(TunDevice *self, WINTUN_SESSION_HANDLE session, const BYTE **packets, DWORD *sizes,
+                               DWORD count, const char *what)
+{
+    DWORD done = 0, err = ERROR_SUCCESS;
+    uint64_t deadline = 0;
+    for (unsigned idle = 0; done < count;) {
+        DWORD sent = WintunSendPackets(session, packets + done, sizes + done, count - done);
+        if (sent) {
+            done += sent;
+            idle = 0;
+            continue;
+        }
+        err = GetLastError();
+        if (err != ERROR_BUFFER_OVERFLOW)
+            break;
+        if (!deadline)
+            deadline = wt_monotonic_ns() + (uint64_t)(self->write_timeout * 1e9);
+        if (wt_monotonic_ns() >= deadline)
+            break;
+        /* No event tells a producer that the driver made room (Wintun has none): back off. */
+        Py_BEGIN_ALLOW_THREADS
+        if (++idle < 16)
+            wt_yield();
+        else
+            wt_sleep_us(idle < 128 ? 20 : 200);
+        Py_END_ALLOW_THREADS
+    }
+    if (done == count)
+        return done;
+    if (err != ERROR_BUFFER_OVERFLOW || (self->raise_on_full && !done)) {
+        if (done)
+            return done; /* the error comes again on the next call */
+        wt_raise(state_of(self), err, what);
+        return -1;
+    }
+    if (self->raise_on_full)
+        return done;
+    self->write_drops += count - done;
+    return count;
+}
+
 static PyObject *TunDevice_write(TunDevice *self, PyObject *arg)
 {
     if (PyUnicode_Check(arg)) {
@@ -701,21 +898,34 @@ static PyObject *TunDevice_write(TunDevice *self, PyObject *arg)
     if (session && packet_of(&view, &data, &size) == 0) {
         const BYTE *packet = (const BYTE *)data;
         DWORD packet_size = (DWORD)size;
-        if (WintunSendPackets(session, &packet, &packet_size, 1))
+        if (send_or_drop(self, session, &packet, &packet_size, 1, "cannot write the packet") >= 0)
             result = PyLong_FromSsize_t(size);
-        else
-            wt_raise(state_of(self), GetLastError(), "cannot write the packet");
     }
     PyBuffer_Release(&view);
     return result;
 }
 
+/* The packets of an iterable as a tuple of their own (new reference), or NULL with TypeError. */
+static PyObject *packets_tuple(PyObject *arg, const char *expected)
+{
+    PyObject *it = PyObject_GetIter(arg);
+    if (!it) {
+        PyErr_Clear();
+        return wt_type_error(expected, arg);
+    }
+    PyObject *tuple = PySequence_Tuple(it);
+    Py_DECREF(it);
+    return tuple;
+}
+
 static PyObject *TunDevice_write_batch(TunDevice *self, PyObject *arg)
 {
-    PyObject *seq = PySequence_Fast(arg, "write_batch() takes an iterable of bytes-like packets");
+    /* A tuple of its own: the items stay alive and in place whatever a buffer export does to the
+     * caller's list meanwhile. */
+    PyObject *seq = packets_tuple(arg, "write_batch() takes an iterable of bytes-like packets");
     if (!seq)
         return NULL;
-    Py_ssize_t count = wt_fast_size(seq), held = 0;
+    Py_ssize_t count = PyTuple_Size(seq), held = 0;
     PyObject *result = NULL;
     Py_buffer *views = PyMem_Calloc((size_t)(count ? count : 1), sizeof(Py_buffer));
     const BYTE **packets = PyMem_Calloc((size_t)(count ? count : 1), sizeof(BYTE *));
@@ -726,7 +936,7 @@ static PyObject *TunDevice_write_batch(TunDevice *self, PyObject *arg)
     }
     /* Check every packet before writing any, so that a bad one writes nothing. */
     for (; held < count; ++held) {
-        PyObject *item = wt_fast_item(seq, held);
+        PyObject *item = PyTuple_GetItem(seq, held);
         const char *data;
         Py_ssize_t size;
         if (PyUnicode_Check(item)) {
@@ -751,11 +961,9 @@ static PyObject *TunDevice_write_batch(TunDevice *self, PyObject *arg)
         result = PyLong_FromLong(0);
         goto out;
     }
-    DWORD sent = WintunSendPackets(session, packets, sizes, (DWORD)count);
-    if (!sent)
-        wt_raise(state_of(self), GetLastError(), "cannot write the packets");
-    else
-        result = PyLong_FromUnsignedLong(sent); /* fewer than given when the ring filled up */
+    Py_ssize_t taken = send_or_drop(self, session, packets, sizes, (DWORD)count, "cannot write the packets");
+    if (taken >= 0)
+        result = PyLong_FromSsize_t(taken); /* fewer than given only with on_full="raise" */
 out:
     for (Py_ssize_t i = 0; i < held; ++i)
         PyBuffer_Release(&views[i]);
@@ -829,7 +1037,10 @@ static PyObject *TunDevice_get_mtu(TunDevice *self, void *c)
         return NULL;
     DWORD mtu;
     wt_log_clear_last();
-    if (!WintunGetAdapterMtu(self->adapter, &mtu))
+    WINTUN_ADAPTER_HANDLE adapter = self->adapter; /* GIL released: close() may run meanwhile */
+    BOOL ok;
+    WITHOUT_GIL(ok, WintunGetAdapterMtu(adapter, &mtu));
+    if (!ok)
         return wt_raise(state_of(self), GetLastError(), "cannot read the MTU");
     return PyLong_FromUnsignedLong(mtu);
 }
@@ -855,7 +1066,10 @@ static int TunDevice_set_mtu(TunDevice *self, PyObject *value, void *c)
         return -1;
     }
     wt_log_clear_last();
-    if (!WintunSetAdapterMtu(self->adapter, (DWORD)mtu)) {
+    WINTUN_ADAPTER_HANDLE adapter = self->adapter; /* GIL released: close() may run meanwhile */
+    BOOL ok;
+    WITHOUT_GIL(ok, WintunSetAdapterMtu(adapter, (DWORD)mtu));
+    if (!ok) {
         DWORD err = GetLastError();
         if (err == ERROR_INVALID_PARAMETER) {
             PyErr_Format(PyExc_ValueError, "mtu %ld refused: %s", mtu, wt_log_last_error());
@@ -890,7 +1104,10 @@ static PyObject *TunDevice_get_is_up(TunDevice *self, void *c)
     if (!self->adapter || !self->session)
         Py_RETURN_FALSE;
     BOOL up;
-    if (!WintunGetAdapterUp(self->adapter, &up))
+    WINTUN_ADAPTER_HANDLE adapter = self->adapter; /* GIL released: close() may run meanwhile */
+    BOOL ok;
+    WITHOUT_GIL(ok, WintunGetAdapterUp(adapter, &up));
+    if (!ok)
         return wt_raise(state_of(self), GetLastError(), "cannot read the link state");
     return PyBool_FromLong(up);
 }
@@ -910,7 +1127,10 @@ static PyObject *TunDevice_addresses_raw(TunDevice *self, PyObject *Py_UNUSED(ig
     WINTUN_ADDRESS addresses[WINTUN_MAX_ADDRESSES];
     DWORD count = WINTUN_MAX_ADDRESSES;
     wt_log_clear_last();
-    if (!WintunGetAdapterAddresses(self->adapter, addresses, &count))
+    WINTUN_ADAPTER_HANDLE adapter = self->adapter; /* GIL released: close() may run meanwhile */
+    BOOL ok;
+    WITHOUT_GIL(ok, WintunGetAdapterAddresses(adapter, addresses, &count));
+    if (!ok)
         return wt_raise(state_of(self), GetLastError(), "cannot read the addresses");
     PyObject *list = PyList_New(count);
     if (!list)
@@ -955,7 +1175,10 @@ static PyObject *TunDevice_add_address_raw(TunDevice *self, PyObject *args)
     if (address_from_args(args, &address) < 0 || !adapter_of(self))
         return NULL;
     wt_log_clear_last();
-    if (!WintunAddAdapterAddress(self->adapter, &address))
+    WINTUN_ADAPTER_HANDLE adapter = self->adapter; /* GIL released: close() may run meanwhile */
+    BOOL ok;
+    WITHOUT_GIL(ok, WintunAddAdapterAddress(adapter, &address));
+    if (!ok)
         return wt_raise(state_of(self), GetLastError(), "cannot add the address");
     Py_RETURN_NONE;
 }
@@ -966,7 +1189,10 @@ static PyObject *TunDevice_delete_address_raw(TunDevice *self, PyObject *args)
     if (address_from_args(args, &address) < 0 || !adapter_of(self))
         return NULL;
     wt_log_clear_last();
-    if (!WintunDeleteAdapterAddress(self->adapter, &address))
+    WINTUN_ADAPTER_HANDLE adapter = self->adapter; /* GIL released: close() may run meanwhile */
+    BOOL ok;
+    WITHOUT_GIL(ok, WintunDeleteAdapterAddress(adapter, &address));
+    if (!ok)
         return wt_raise(state_of(self), GetLastError(), "cannot remove the address");
     Py_RETURN_NONE;
 }
@@ -978,16 +1204,18 @@ static PyObject *TunDevice_statistics_raw(TunDevice *self, PyObject *Py_UNUSED(i
     WINTUN_ADAPTER_STATISTICS s;
     if (!WintunGetAdapterStatistics(self->adapter, &s))
         return wt_raise(state_of(self), GetLastError(), "cannot read the statistics");
-    return Py_BuildValue("(KKKKKKKKK)", s.SendPackets, s.SendBytes, s.SendDrops, s.SendErrors, s.ReceivePackets,
-                         s.ReceiveBytes, s.ReceiveDiscards, s.ReceiveDrops, s.ReceiveErrors);
+    /* write() and write_batch() count the packets they drop on a full ring with the OS side's. */
+    return Py_BuildValue("(KKKKKKKKKK)", s.SendPackets, s.SendBytes, s.SendDrops, s.SendErrors, s.ReceivePackets,
+                         s.ReceiveBytes, s.ReceiveDiscards, s.ReceiveDrops + self->write_drops, s.ReceiveErrors,
+                         s.SendUnread);
 }
 
 static PyObject *TunDevice_emu_inject(TunDevice *self, PyObject *arg)
 {
-    PyObject *seq = PySequence_Fast(arg, "inject takes a list of bytes-like packets");
+    PyObject *seq = packets_tuple(arg, "inject takes a list of bytes-like packets");
     if (!seq)
         return NULL;
-    Py_ssize_t count = wt_fast_size(seq);
+    Py_ssize_t count = PyTuple_Size(seq);
     if (count < 1 || count > 256) {
         Py_DECREF(seq);
         PyErr_SetString(PyExc_ValueError, "inject takes 1 to 256 packets at once");
@@ -999,7 +1227,7 @@ static PyObject *TunDevice_emu_inject(TunDevice *self, PyObject *arg)
     Py_ssize_t held = 0;
     PyObject *result = NULL;
     for (; held < count; ++held) {
-        if (PyObject_GetBuffer(wt_fast_item(seq, held), &views[held], PyBUF_C_CONTIGUOUS) < 0)
+        if (PyObject_GetBuffer(PyTuple_GetItem(seq, held), &views[held], PyBUF_C_CONTIGUOUS) < 0)
             goto out;
         if (views[held].len > TUN_MAX_IP_PACKET_SIZE) {
             ++held;
@@ -1126,6 +1354,38 @@ static PyMethodDef TunDevice_methods[] = {
     { NULL, NULL, 0, NULL },
 };
 
+static PyObject *TunDevice_get_on_full(TunDevice *self, void *c)
+{
+    (void)c;
+    return PyUnicode_FromString(self->raise_on_full ? "raise" : "drop");
+}
+
+static int TunDevice_set_on_full(TunDevice *self, PyObject *value, void *c)
+{
+    (void)c;
+    if (!value) {
+        PyErr_SetString(PyExc_AttributeError, "on_full cannot be deleted");
+        return -1;
+    }
+    return set_on_full(self, value);
+}
+
+static PyObject *TunDevice_get_write_timeout(TunDevice *self, void *c)
+{
+    (void)c;
+    return PyFloat_FromDouble(self->write_timeout);
+}
+
+static int TunDevice_set_write_timeout(TunDevice *self, PyObject *value, void *c)
+{
+    (void)c;
+    if (!value) {
+        PyErr_SetString(PyExc_AttributeError, "write_timeout cannot be deleted");
+        return -1;
+    }
+    return set_write_timeout(self, value);
+}
+
 static PyGetSetDef TunDevice_getset[] = {
     { "name", (getter)TunDevice_get_name, NULL, "The adapter's name.", NULL },
     { "tunnel_type", (getter)TunDevice_get_tunnel_type, NULL, "The tunnel type given at creation.", NULL },
@@ -1138,6 +1398,11 @@ static PyGetSetDef TunDevice_getset[] = {
       "Bytes per ring: a power of two in [0x20000, 0x4000000]. Takes effect at the next up().", NULL },
     { "is_up", (getter)TunDevice_get_is_up, NULL, "True while the adapter is up with a running session.", NULL },
     { "closed", (getter)TunDevice_get_closed, NULL, "True once close() was called.", NULL },
+    { "on_full", (getter)TunDevice_get_on_full, (setter)TunDevice_set_on_full,
+      "'drop' (default): a write that finds the ring full for write_timeout drops the packet and counts it in "
+      "stats.write_drops, as a kernel TUN write does; 'raise': RingFullError instead.", NULL },
+    { "write_timeout", (getter)TunDevice_get_write_timeout, (setter)TunDevice_set_write_timeout,
+      "Seconds (default 0.05, at most 10) a write waits, with the GIL released, for room in a full ring.", NULL },
     { NULL, NULL, NULL, NULL, NULL },
 };
 

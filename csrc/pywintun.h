@@ -36,13 +36,6 @@ extern PyModuleDef wt_module_def;
 static inline wt_state *wt_state_of_module(PyObject *module) { return (wt_state *)PyModule_GetState(module); }
 /* The state of the module that defines type (works for subclasses too), or NULL with TypeError. */
 wt_state *wt_state_of_type(PyTypeObject *type);
-/* PySequence_Fast_GET_SIZE / _GET_ITEM (borrowed) for the list or tuple PySequence_Fast made:
- * the macros are not in the Stable ABI. */
-static inline Py_ssize_t wt_fast_size(PyObject *seq) { return PyList_Check(seq) ? PyList_Size(seq) : PyTuple_Size(seq); }
-static inline PyObject *wt_fast_item(PyObject *seq, Py_ssize_t i)
-{
-    return PyList_Check(seq) ? PyList_GetItem(seq, i) : PyTuple_GetItem(seq, i);
-}
 
 /* Raises TypeError "<expected>, not <type of value>"; returns NULL. */
 PyObject *wt_type_error(const char *expected, PyObject *value);

@@ -107,8 +107,9 @@ class Statistics(NamedTuple):
     write_packets: int
     write_bytes: int
     write_discards: int  # not IPv4/IPv6 (the driver's check)
-    write_drops: int  # the OS side could not take them
+    write_drops: int  # the OS side could not take them, or the ring stayed full (on_full="drop")
     write_errors: int  # corrupt ring framing
+    read_unread: int = 0  # delivered to the ring, still unread when the session ended
 
 
 def _interface(value: AddressLike) -> Interface:
@@ -230,6 +231,7 @@ class TunDevice(_wintun.TunDevice):
             write_discards=s[6],
             write_drops=s[7],
             write_errors=s[8],
+            read_unread=s[9],
         )
 
     @property
@@ -296,7 +298,7 @@ class TunDevice(_wintun.TunDevice):
 
 # Whether the read event is a file descriptor asyncio can watch (Linux's eventfd).
 _ASYNC_BY_FD = sys.platform != "win32"
-_THREAD_WAIT_SLICE = 0.2
+_THREAD_WAIT_SLICE = 0.05
 
 
 def _set_ready(future: "asyncio.Future[bool]") -> None:

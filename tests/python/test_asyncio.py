@@ -35,6 +35,7 @@ def test_async_read_needs_no_thread(tun_device, tun_os):
 
 def test_async_read_batch_and_writes_from_the_loop(tun_pair, wait_mode):
     a, b = tun_pair
+    a.on_full, a.write_timeout = "raise", 0  # backpressure to the producer: it waits on the loop
 
     async def main():
         async def produce():

@@ -254,8 +254,33 @@ def test_write_bad_input(tun_device, tun_os):
     assert seq_of(tun_os.capture(timeout=2)) == 9
 
 
-def test_ring_full_raises_blocking_io_error(tun_pair):
+def test_ring_full_drops_and_counts_by_default(tun_pair):
     a, b = tun_pair  # b never reads: the lossless wire pushes back
+    assert a.on_full == "drop" and a.write_timeout == 0.05
+    a.write_timeout = 0.001
+    sent = 7000  # more than both rings (4 MiB each) hold
+    for i in range(sent):
+        assert a.write(ipv4(1400, i)) == 1400  # never raises, as a kernel TUN write
+    got = []
+    while True:
+        batch = b.read_batch(256)
+        if not batch and not b.wait_read_event(timeout=0.5):
+            break
+        got += batch
+    seqs = [seq_of(p) for p in got]
+    assert seqs == sorted(seqs)  # in order, the dropped ones missing
+    a.down()  # what is still in a's ring is handed over or counted
+    b.down()
+    st = a.stats
+    assert st.write_drops > 0
+    assert st.write_packets + st.write_drops == sent
+    assert b.stats.read_packets == len(got) + b.stats.read_unread
+
+
+def test_ring_full_raises_with_on_full_raise(tun_pair):
+    a, b = tun_pair  # b never reads: the lossless wire pushes back
+    a.on_full = "raise"
+    a.write_timeout = 0
     written = 0
     with pytest.raises(wintun.RingFullError) as excinfo:
         for i in range(100000):

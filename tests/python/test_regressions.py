@@ -111,6 +111,7 @@ def test_write_refuses_str(tun_device):
 def test_full_ring_raises_not_minus_one(tun_pair):
     """pywintunx returned -1 without raising; pytun-pmd3 wrote to NULL."""
     a, _ = tun_pair
+    a.on_full, a.write_timeout = "raise", 0
     with pytest.raises(wintun.RingFullError):
         for i in range(100000):
             assert a.write(ipv4(1400, i)) == 1400

@@ -20,6 +20,7 @@ def watchdog():
 
 def test_reader_writer_and_close_from_a_third_thread(tun_pair):
     a, b = tun_pair
+    a.on_full, a.write_timeout = "raise", 0  # lossless: the writer backs off itself
     received, errors = [], []
     reader_waiting = threading.Event()
 
