@@ -93,7 +93,7 @@ WIN_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaratio
 WIN_LIBS := -lbcrypt -lws2_32 -liphlpapi
 WIN_TESTS := test_ring test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_fuzz test_stress \
              test_loader test_iphelper test_native
-LOADER_SRC := csrc/loader_win32.c csrc/logger.c csrc/platform_win32.c csrc/errno_map.c
+LOADER_SRC := csrc/loader_win32.c csrc/logger.c csrc/spinlock.c csrc/platform_win32.c csrc/errno_map.c
 
 windows: $(WIN_DIR)/wintun-portable.dll $(WIN_DIR)/wintun-standin.dll $(addprefix $(WIN_DIR)/,$(addsuffix .exe,$(WIN_TESTS)))
 
@@ -111,7 +111,7 @@ $(WIN_DIR)/wintun-standin.dll: $(WIN_SRC) $(HEADERS)
 $(WIN_DIR)/test_loader.exe: tests/test_loader.c $(LOADER_SRC) $(HEADERS) $(WIN_DIR)/wintun-standin.dll $(WIN_DIR)/wintun-missing.dll
 	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(LOADER_SRC) -static $(WIN_LIBS)
 
-IPHELPER_SRC := csrc/iphelper_win32.c csrc/logger.c csrc/platform_win32.c csrc/errno_map.c
+IPHELPER_SRC := csrc/iphelper_win32.c csrc/logger.c csrc/spinlock.c csrc/platform_win32.c csrc/errno_map.c
 $(WIN_DIR)/test_iphelper.exe: tests/test_iphelper.c $(IPHELPER_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(IPHELPER_SRC) -static $(WIN_LIBS)

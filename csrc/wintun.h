@@ -20,11 +20,31 @@
  *   functions return nothing, so the last error is the only report; an ERR line is logged).
  *   A pointer that lies inside another packet's payload cannot always be told from a packet:
  *   pass only pointers these functions returned.
- * - Handles: NULL or an already closed handle gives ERROR_INVALID_HANDLE where Wintun would
- *   crash; a pointer that never was a handle cannot be checked (undefined behaviour).
- * - The read-wait event is signalled when a packet arrives after WintunReceivePacket reported
- *   ERROR_NO_MORE_ITEMS (and once for the first packet of the session): wait on it only after
- *   that error, as Wintun prescribes. On Linux it is pollable: WintunGetEventFd(event).
+ * - WintunReleaseReceivePacket and WintunSendPacket accept only the exact pointer a packet was
+ *   handed out with: a pointer into a packet's payload gets ERROR_INVALID_PARAMETER and the ring
+ *   is left untouched.
+ * - Handles are entries of a table (index and generation), not pointers. Checked, with
+ *   ERROR_INVALID_HANDLE and no other effect: NULL; a handle already closed or ended (a second
+ *   WintunEndSession or WintunCloseAdapter included); a handle of the other kind; any value that
+ *   never was a handle; a handle inherited across fork() (the parent's, in the child). A stale
+ *   handle never reaches a newer object (its slot's generation moved on; on 32-bit builds a
+ *   slot must be reused 2^14 times before a stale handle could match again, 2^32 on 64-bit).
+ * - Every function may be called from any thread against any other. WintunEndSession and
+ *   WintunCloseAdapter make the handle stale at once and wait until calls already inside have
+ *   left (rundown protection); such calls, and later ones, end with ERROR_HANDLE_EOF or
+ *   ERROR_INVALID_HANDLE. Undefined: using a packet pointer after WintunEndSession has
+ *   returned (its memory stays mapped for 2 s when packets were still handed out, so a thread
+ *   that is finishing a memcpy does not crash, but nothing it writes is sent), and calling
+ *   session functions from a WintunReceivePackets visitor.
+ * - Nothing is lost silently: at teardown the driver still hands over what the client had sent,
+ *   and counts what it could not (see WINTUN_ADAPTER_STATISTICS in wintun_ext.h).
+ * - The logger callback runs with no lock of the library held, after the call that logged has
+ *   done its work, and may call any function (a callback that logs through the API recurses:
+ *   guard it); lines of the driver's own threads come from a dispatcher thread.
+ * - The read-wait event is signalled for every batch of packets published once WintunReceivePacket
+ *   has reported ERROR_NO_MORE_ITEMS (and for the first packet of the session): wait on it only
+ *   after that error, as Wintun prescribes. Several threads may wait on it: each publication
+ *   wakes one more. On Linux it is pollable: WintunGetEventFd(event).
  *
  * Adapters and backends (Linux): WintunCreateAdapter makes a kernel TUN interface ("kernel"
  * backend) or an in-process emulated adapter that needs no privileges ("emulated" backend). The
