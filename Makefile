@@ -21,7 +21,7 @@ WIN_SRC := csrc/platform_win32.c csrc/loader_win32.c csrc/iphelper_win32.c csrc/
 HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
 
 UNIT_TESTS := test_ring test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz test_kernel
-STRESS_TESTS := test_stress
+STRESS_TESTS := test_stress test_chaos
 
 .PHONY: all lib python test test-c test-asan test-tsan test-python check-mingw check-pyd windows test-windows demo bench setup clean
 

@@ -26,7 +26,7 @@ struct wt_emulated
     struct wt_device *dev;
     wt_mutex lock; /* config and peer; held while handing packets to the peer */
     DWORD mtu;
-    BOOL up;
+    BOOL up; /* atomic: a peer's transmit reads it under its own lock */
     WINTUN_ADDRESS addresses[WINTUN_MAX_ADDRESSES];
     DWORD address_count;
     struct wt_emulated *peer;
@@ -100,7 +100,7 @@ static uint32_t emulated_transmit(void *port, const wt_packet *packets, uint32_t
     struct wt_emulated *em = port;
     wt_mutex_lock(&em->lock);
     struct wt_emulated *peer = em->peer;
-    if (!em->up || (peer && !peer->up)) {
+    if (!__atomic_load_n(&em->up, __ATOMIC_ACQUIRE) || (peer && !__atomic_load_n(&peer->up, __ATOMIC_ACQUIRE))) {
         wt_mutex_unlock(&em->lock);
         WT_STAT_ADD(&em->dev->driver, receive_drops, count);
         return count;
@@ -181,7 +181,7 @@ static void emulated_remove(struct wt_device *dev)
     struct wt_emulated *em = dev->port;
     unwire(em);
     wt_mutex_lock(&em->lock);
-    em->up = FALSE;
+    __atomic_store_n(&em->up, FALSE, __ATOMIC_RELEASE);
     wt_mutex_unlock(&em->lock);
 }
 
@@ -271,7 +271,7 @@ static DWORD emulated_set_up(struct wt_device *dev, BOOL up)
 {
     struct wt_emulated *em = dev->port;
     wt_mutex_lock(&em->lock);
-    em->up = !!up;
+    __atomic_store_n(&em->up, !!up, __ATOMIC_RELEASE);
     wt_mutex_unlock(&em->lock);
     return ERROR_SUCCESS;
 }
@@ -280,7 +280,7 @@ static DWORD emulated_get_up(struct wt_device *dev, BOOL *up)
 {
     struct wt_emulated *em = dev->port;
     wt_mutex_lock(&em->lock);
-    *up = em->up;
+    *up = __atomic_load_n(&em->up, __ATOMIC_ACQUIRE);
     wt_mutex_unlock(&em->lock);
     return ERROR_SUCCESS;
 }
@@ -336,7 +336,7 @@ static DWORD inject(struct wt_emulated *em, const BYTE *const *packets, const DW
         batch[i] = (wt_packet){ .data = packets[i], .size = sizes[i] };
     }
     wt_mutex_lock(&em->lock);
-    BOOL up = em->up;
+    BOOL up = __atomic_load_n(&em->up, __ATOMIC_ACQUIRE);
     wt_mutex_unlock(&em->lock);
     if (!up) {
         WT_STAT_ADD(&em->dev->driver, send_drops, count);
