@@ -23,7 +23,7 @@ HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
 UNIT_TESTS := test_ring test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz test_kernel
 STRESS_TESTS := test_stress test_chaos
 
-.PHONY: all lib python test test-c test-asan test-tsan test-python check-mingw check-pyd windows test-windows demo bench setup clean
+.PHONY: all lib python test test-c test-asan test-tsan test-fuzz fuzz test-python check-mingw check-pyd windows test-windows demo bench setup clean
 
 all: lib $(BUILD)/example $(BUILD)/bench_pair python
 
@@ -155,7 +155,7 @@ test-python: python
 	@tests/run_python_tests.sh $(PYTHON) -q
 
 test: setup
-	$(MAKE) test-c test-asan test-tsan check-mingw check-pyd test-windows test-python
+	$(MAKE) test-c test-asan test-tsan test-fuzz check-mingw check-pyd test-windows test-python
 
 demo: setup
 	$(MAKE) $(BUILD)/example python
@@ -169,3 +169,22 @@ bench: $(BUILD)/bench_pair python
 
 clean:
 	rm -rf $(BUILD) wintun/_wintun*.so
+
+# Coverage-guided fuzzing with libFuzzer (Debian's clang), under ASan+UBSan: the driver's
+# Receive-ring consumer, the client's Send-ring parser, the netlink reply parser, the echo
+# responder. make test runs each for FUZZ_SECONDS from the corpus in tests/fuzz/corpus/<name>,
+# keeping what it finds in the build folder; make fuzz runs longer and grows the corpus itself.
+FUZZERS := fuzz_receive_ring fuzz_send_ring fuzz_netlink fuzz_icmp_echo
+FUZZ_CC := clang
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 15
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CFLAGS_COMMON) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC) $(LDLIBS)
+
+test-fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
+	@tests/run_fuzzers.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(BUILD)/fuzz-found $(FUZZERS)
+
+fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
+	@tests/run_fuzzers.sh $(BUILD)/fuzz $${FUZZ_SECONDS:-300} tests/fuzz/corpus $(FUZZERS)

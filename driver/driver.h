@@ -163,5 +163,11 @@ void wt_driver_get_stats(wt_driver *driver, WINTUN_ADAPTER_STATISTICS *stats);
 
 /* receive_ring.c: the receive thread's body. */
 void wt_receive_thread(void *driver);
+/* The receive thread's parser (exposed for the fuzzer): the packets in [head, tail) of the
+ * Receive ring, up to WT_RECEIVE_BATCH, the IP ones into packets/ends[*count], the others counted
+ * as discards. Returns the offset past what it parsed; *bad when the framing is corrupt there (the
+ * ring is then dead, counted in receive_errors). Reads nothing outside the ring. */
+uint32_t wt_receive_parse(wt_driver *driver, TUN_RING *ring, uint32_t head, uint32_t tail, wt_packet *packets,
+                          uint32_t *ends, uint32_t *count, int *bad);
 
 #endif

@@ -67,6 +67,43 @@ static void end_nest(struct request *req, struct rtattr *nest)
     nest->rta_len = (unsigned short)((char *)req + req->header.nlmsg_len - (char *)nest);
 }
 
+/* The messages in buf[0..n) that answer request seq: each answer goes to each(); returns
+ * ERROR_SUCCESS at the end of the reply (NLMSG_DONE or an acknowledgement), the error the kernel
+ * reported, or ERROR_MORE_DATA when more is to come. Every length is checked: buf is untrusted. */
+static DWORD parse_replies(const void *buf, size_t n, uint32_t seq, const char *what,
+                           void (*each)(const struct nlmsghdr *, void *), void *context)
+{
+    /* An int, never cast to unsigned: NLMSG_NEXT takes the aligned length off, which can leave
+     * it negative after a last message of unaligned length (found by fuzz_netlink). */
+    int left = n > INT32_MAX ? INT32_MAX : (int)n;
+    for (const struct nlmsghdr *h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+        if (h->nlmsg_seq != seq)
+            continue;
+        if (h->nlmsg_type == NLMSG_DONE)
+            return ERROR_SUCCESS;
+        if (h->nlmsg_type == NLMSG_ERROR) {
+            int err;
+            if (h->nlmsg_len < NLMSG_LENGTH(sizeof(err)))
+                return wt_log_error(ERROR_INVALID_DATA, "Failed to %s: a netlink error message of %u bytes", what,
+                                    (unsigned)h->nlmsg_len);
+            memcpy(&err, NLMSG_DATA(h), sizeof(err)); /* nlmsgerr.error */
+            if (!err)
+                return ERROR_SUCCESS;
+            err = err == INT32_MIN ? EIO : -err;
+            DWORD code = err == EEXIST ? ERROR_OBJECT_ALREADY_EXISTS
+                         : err == EADDRNOTAVAIL || err == ENODEV ? ERROR_NOT_FOUND
+                                                                 : wt_win32_from_errno(err);
+            char detail[160];
+            snprintf(detail, sizeof(detail), "%s, errno %d", strerror(err), err);
+            wt_log_error(code, "Failed to %s (%s)", what, detail);
+            return code;
+        }
+        if (each)
+            each(h, context);
+    }
+    return ERROR_MORE_DATA;
+}
+
 /* Sends req and waits for its acknowledgement; for a dump, hands every reply to each(). */
 static DWORD transact(int fd, struct request *req, const char *what, void (*each)(const struct nlmsghdr *, void *),
                       void *context)
@@ -83,27 +120,9 @@ static DWORD transact(int fd, struct request *req, const char *what, void (*each
                 continue;
             return wt_log_errno(errno, "Failed to receive the netlink reply to %s", what);
         }
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buffer; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
-            if (h->nlmsg_seq != req->header.nlmsg_seq)
-                continue;
-            if (h->nlmsg_type == NLMSG_DONE)
-                return ERROR_SUCCESS;
-            if (h->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *e = NLMSG_DATA(h);
-                if (!e->error)
-                    return ERROR_SUCCESS;
-                int err = -e->error;
-                DWORD code = err == EEXIST ? ERROR_OBJECT_ALREADY_EXISTS
-                             : err == EADDRNOTAVAIL || err == ENODEV ? ERROR_NOT_FOUND
-                                                                     : wt_win32_from_errno(err);
-                char detail[160];
-                snprintf(detail, sizeof(detail), "%s, errno %d", strerror(err), err);
-                wt_log_error(code, "Failed to %s (%s)", what, detail);
-                return code;
-            }
-            if (each)
-                each(h, context);
-        }
+        DWORD err = parse_replies(buffer, (size_t)n, req->header.nlmsg_seq, what, each, context);
+        if (err != ERROR_MORE_DATA)
+            return err;
     }
 }
 
@@ -158,7 +177,7 @@ struct link_state
 static void read_link(const struct nlmsghdr *h, void *context)
 {
     struct link_state *state = context;
-    if (h->nlmsg_type != RTM_NEWLINK)
+    if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
         return;
     const struct ifinfomsg *ifi = NLMSG_DATA(h);
     if ((unsigned)ifi->ifi_index != state->ifindex)
@@ -167,8 +186,17 @@ static void read_link(const struct nlmsghdr *h, void *context)
     state->up = !!(ifi->ifi_flags & IFF_UP);
     int len = (int)IFLA_PAYLOAD(h);
     for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
-        if (a->rta_type == IFLA_MTU)
+        if (a->rta_type == IFLA_MTU && RTA_PAYLOAD(a) >= sizeof(uint32_t))
             memcpy(&state->mtu, RTA_DATA(a), sizeof(uint32_t));
+}
+
+DWORD wt_nl_parse_link_replies(const void *buf, size_t n, uint32_t seq, unsigned ifindex, DWORD *mtu, BOOL *up)
+{
+    struct link_state state = { .ifindex = ifindex };
+    DWORD err = parse_replies(buf, n, seq, "read the interface", read_link, &state);
+    *mtu = state.mtu;
+    *up = state.up;
+    return err;
 }
 
 DWORD wt_nl_get_link(int fd, unsigned ifindex, DWORD *mtu, BOOL *up)
@@ -230,7 +258,7 @@ struct address_list
 static void read_address(const struct nlmsghdr *h, void *context)
 {
     struct address_list *list = context;
-    if (h->nlmsg_type != RTM_NEWADDR)
+    if (h->nlmsg_type != RTM_NEWADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
         return;
     const struct ifaddrmsg *ifa = NLMSG_DATA(h);
     if (ifa->ifa_index != list->ifindex || ifa->ifa_scope != RT_SCOPE_UNIVERSE ||
@@ -238,7 +266,10 @@ static void read_address(const struct nlmsghdr *h, void *context)
         return;
     const void *local = NULL, *address = NULL;
     int len = (int)IFA_PAYLOAD(h);
+    const unsigned size = ifa->ifa_family == AF_INET ? 4 : 16;
     for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        if (RTA_PAYLOAD(a) < size)
+            continue; /* too short for the family's address: not one */
         if (a->rta_type == IFA_LOCAL)
             local = RTA_DATA(a);
         else if (a->rta_type == IFA_ADDRESS)
@@ -252,9 +283,18 @@ static void read_address(const struct nlmsghdr *h, void *context)
         memset(out, 0, sizeof(*out));
         out->Family = ifa->ifa_family;
         out->PrefixLength = ifa->ifa_prefixlen;
-        memcpy(out->Address, which, ifa->ifa_family == AF_INET ? 4 : 16);
+        memcpy(out->Address, which, size);
     }
     list->count++;
+}
+
+DWORD wt_nl_parse_address_replies(const void *buf, size_t n, uint32_t seq, unsigned ifindex, WINTUN_ADDRESS *addresses,
+                                  DWORD *count)
+{
+    struct address_list list = { .ifindex = ifindex, .addresses = addresses, .room = *count };
+    DWORD err = parse_replies(buf, n, seq, "read the addresses", read_address, &list);
+    *count = list.count;
+    return err;
 }
 
 DWORD wt_nl_get_addresses(int fd, unsigned ifindex, WINTUN_ADDRESS *addresses, DWORD *count)

@@ -9,6 +9,9 @@
 
 #include "../csrc/wintun_ext.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* A NETLINK_ROUTE socket in the calling thread's network namespace, or -1 with errno. */
 int wt_nl_open(void);
 
@@ -22,5 +25,12 @@ DWORD wt_nl_add_address(int fd, unsigned ifindex, const WINTUN_ADDRESS *address)
 DWORD wt_nl_delete_address(int fd, unsigned ifindex, const WINTUN_ADDRESS *address);
 /* The interface's addresses of global scope, in the kernel's order. As WintunGetAdapterAddresses. */
 DWORD wt_nl_get_addresses(int fd, unsigned ifindex, WINTUN_ADDRESS *addresses, DWORD *count);
+
+/* The reply parsers behind wt_nl_get_link and wt_nl_get_addresses, over the messages in buf
+ * (exposed for the fuzzer): ERROR_SUCCESS at the end of the reply, the kernel's error, or
+ * ERROR_MORE_DATA. buf is untrusted: every length in it is checked. */
+DWORD wt_nl_parse_link_replies(const void *buf, size_t n, uint32_t seq, unsigned ifindex, DWORD *mtu, BOOL *up);
+DWORD wt_nl_parse_address_replies(const void *buf, size_t n, uint32_t seq, unsigned ifindex, WINTUN_ADDRESS *addresses,
+                                  DWORD *count);
 
 #endif

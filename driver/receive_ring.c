@@ -76,16 +76,16 @@ static void transmit_all(wt_driver *driver, TUN_RING *ring, const wt_packet *pac
     tun_store_release(&ring->Head, batch_end);
 }
 
-/* Parses the packets in [head, tail), up to one batch: the IP packets into packets/ends, the
- * others counted as discards. Returns the offset past what it parsed; *bad when the framing is
- * corrupt there (the ring is then dead). */
-static uint32_t parse_batch(wt_driver *driver, TUN_RING *ring, uint32_t head, uint32_t tail, wt_packet *packets,
-                            uint32_t *ends, uint32_t *count, int *bad)
+uint32_t wt_receive_parse(wt_driver *driver, TUN_RING *ring, uint32_t head, uint32_t tail, wt_packet *packets,
+                          uint32_t *ends, uint32_t *count, int *bad)
 {
     const uint32_t capacity = driver->receive.capacity;
     uint32_t n = 0, discards = 0, offset = head;
     *bad = 0;
-    if (tail >= capacity) {
+    if (head & (TUN_ALIGNMENT - 1)) { /* only a client's first Head can be: found by fuzz_receive_ring */
+        wt_log_error(ERROR_INVALID_DATA, "Receive ring Head 0x%x is not a multiple of %u", head, TUN_ALIGNMENT);
+        *bad = 1;
+    } else if (tail >= capacity) {
         wt_log_error(ERROR_INVALID_DATA, "Receive ring Tail 0x%x is outside its capacity 0x%x", tail, capacity);
         *bad = 1;
     }
@@ -146,13 +146,13 @@ void wt_receive_thread(void *arg)
         uint32_t tail = wait_for_tail(driver, ring, head);
         if (tail == head)
             continue; /* teardown */
-        uint32_t next = parse_batch(driver, ring, head, tail, packets, ends, &n, &bad);
+        uint32_t next = wt_receive_parse(driver, ring, head, tail, packets, ends, &n, &bad);
         transmit_all(driver, ring, packets, ends, n, next);
         head = next;
     }
     /* Teardown: what the client published before its session ended still goes to the port. */
     for (uint32_t tail = tun_load_acquire(&ring->Tail); !bad && head != tail;) {
-        uint32_t next = parse_batch(driver, ring, head, tail, packets, ends, &n, &bad);
+        uint32_t next = wt_receive_parse(driver, ring, head, tail, packets, ends, &n, &bad);
         transmit_all(driver, ring, packets, ends, n, next);
         head = next;
     }

@@ -65,7 +65,7 @@ static void open_here(struct job *job)
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
     memcpy(ifr.ifr_name, job->name, strlen(job->name));
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL;
+    ifr.ifr_flags = (short)(IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL); /* IFF_TUN_EXCL is bit 15 */
     job->stage = STAGE_SET_IFF;
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         job->err = errno;

@@ -3,6 +3,7 @@
  * libFuzzer: the emulated OS side's echo responder (driver/icmp_echo.c) over any packet a client
  * may write. The packet is a heap block of its exact size.
  */
+#include "../../csrc/ring.h"
 #include "../../driver/icmp_echo.h"
 
 #include <stdlib.h>
