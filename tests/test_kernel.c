@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <wchar.h>
 #include <sys/socket.h>
 #include <linux/rtnetlink.h>
 #include <unistd.h>
@@ -150,6 +152,92 @@ static void test_removed_under_a_reader(void)
     WintunCloseAdapter(a);
 }
 
+/* The logger is told that the interface was removed from outside, by the reader thread; the
+ * callback closes the adapter at once (it ran in that thread, which the close then joined: a
+ * use-after-free before lines from driver threads went to a dispatcher). */
+static WINTUN_ADAPTER_HANDLE closing_adapter;
+static int closed_by_logger;
+
+static void CALLBACK close_on_removal(WINTUN_LOGGER_LEVEL level, DWORD64 timestamp, LPCWSTR message)
+{
+    (void)timestamp;
+    if (level == WINTUN_LOG_WARN && wcsstr(message, L"removed from outside")) {
+        WINTUN_ADAPTER_HANDLE a = __atomic_exchange_n(&closing_adapter, NULL, __ATOMIC_ACQ_REL);
+        if (a) {
+            WintunCloseAdapter(a);
+            __atomic_store_n(&closed_by_logger, 1, __ATOMIC_RELEASE);
+        }
+    }
+}
+
+static void test_logger_closes_on_removal(void)
+{
+    WINTUN_ADAPTER_HANDLE a = WintunCreateAdapter(L"wtk4", L"T", NULL);
+    WINTUN_SESSION_HANDLE s = a ? WintunStartSession(a, 0x20000) : NULL;
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    closing_adapter = a;
+    WintunSetLogger(close_on_removal);
+    delete_link(if_nametoindex("wtk4"));
+    WAIT_UNTIL(__atomic_load_n(&closed_by_logger, __ATOMIC_ACQUIRE), 5000);
+    CHECK(closed_by_logger);
+    WintunSetLogger(NULL);
+    DWORD size;
+    CHECK_ERR(WintunReceivePacket(s, &size), ERROR_HANDLE_EOF);
+    WintunEndSession(s);
+    CHECK_ERR(WintunStartSession(a, 0x20000), ERROR_INVALID_HANDLE);
+}
+
+/* What the client sent before its session ended is written to the kernel or counted. */
+static void test_nothing_lost_at_teardown(void)
+{
+    for (int round = 0; round < 3; ++round) {
+        WINTUN_ADAPTER_HANDLE a = WintunCreateAdapter(L"wtk5", L"T", NULL);
+        WINTUN_SESSION_HANDLE s = a ? WintunStartSession(a, 0x20000) : NULL;
+        CHECK(s != NULL);
+        if (!s)
+            return;
+        uint64_t sent = 0;
+        for (uint32_t i = 0; i < 3000; ++i)
+            sent += send_ipv4(s, 1000, i);
+        WintunEndSession(s); /* at once: most are still in the ring */
+        WINTUN_ADAPTER_STATISTICS st;
+        CHECK(WintunGetAdapterStatistics(a, &st));
+        uint64_t counted = st.ReceivePackets + st.ReceiveDiscards + st.ReceiveDrops + st.ReceiveErrors;
+        if (counted != sent)
+            printf("sent %llu, counted %llu\n", (unsigned long long)sent, (unsigned long long)counted);
+        CHECK(counted == sent && sent > 100);
+        WintunCloseAdapter(a);
+    }
+}
+
+/* No descriptor left for the socket pair a private namespace needs: an error, never a success
+ * with no interface behind it. */
+static void test_private_namespace_without_descriptors(void)
+{
+#ifdef __SANITIZE_THREAD__
+    printf("  (private namespace not tested under TSan)\n");
+    return;
+#endif
+    struct rlimit old;
+    getrlimit(RLIMIT_NOFILE, &old);
+    int lowest = dup(0); /* the lowest free descriptor: all below it are taken */
+    close(lowest);
+    struct rlimit tight = { .rlim_cur = (rlim_t)lowest, .rlim_max = old.rlim_max };
+    setrlimit(RLIMIT_NOFILE, &tight);
+    SetLastError(0);
+    WINTUN_ADAPTER_HANDLE a = WintunCreateAdapterInNetns(L"wtk6", L"T", NULL, "private");
+    DWORD err = GetLastError();
+    setrlimit(RLIMIT_NOFILE, &old);
+    CHECK(a == NULL && err != ERROR_SUCCESS);
+    if (a)
+        WintunCloseAdapter(a);
+    a = WintunCreateAdapterInNetns(L"wtk6", L"T", NULL, "private"); /* and it works again */
+    CHECK(a != NULL);
+    WintunCloseAdapter(a);
+}
+
 static void test_private_namespace(void)
 {
 #ifdef __SANITIZE_THREAD__
@@ -190,6 +278,9 @@ int main(void)
     RUN(test_create_configure_remove);
     RUN(test_names);
     RUN(test_removed_under_a_reader);
+    RUN(test_logger_closes_on_removal);
+    RUN(test_nothing_lost_at_teardown);
     RUN(test_private_namespace);
+    RUN(test_private_namespace_without_descriptors);
     return test_summary();
 }
