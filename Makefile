@@ -92,7 +92,7 @@ WIN_DIR := $(BUILD)/windows
 WIN_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -Icsrc -Idriver
 WIN_LIBS := -lbcrypt -lws2_32 -liphlpapi
 WIN_TESTS := test_ring test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_fuzz test_stress \
-             test_loader test_iphelper test_native
+             test_loader test_iphelper test_native test_crt_logger
 LOADER_SRC := csrc/loader_win32.c csrc/logger.c csrc/spinlock.c csrc/platform_win32.c csrc/errno_map.c
 
 windows: $(WIN_DIR)/wintun-portable.dll $(WIN_DIR)/wintun-standin.dll $(addprefix $(WIN_DIR)/,$(addsuffix .exe,$(WIN_TESTS)))
@@ -119,6 +119,10 @@ $(WIN_DIR)/test_iphelper.exe: tests/test_iphelper.c $(IPHELPER_SRC) $(HEADERS)
 # The kernel backend over the stand-in: the whole library, plus the DLLs it loads.
 $(WIN_DIR)/test_native.exe: tests/test_native.c $(WIN_SRC) $(HEADERS) $(WIN_DIR)/wintun-standin.dll $(WIN_DIR)/wintun-missing.dll
 	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(WIN_SRC) -static -lpthread $(WIN_LIBS)
+
+# Wintun's example flow with a CRT logger, the library loaded with LoadLibraryExW: only the DLL.
+$(WIN_DIR)/test_crt_logger.exe: tests/test_crt_logger.c $(HEADERS) $(WIN_DIR)/wintun-standin.dll
+	$(WIN_CC) $(WIN_CFLAGS) -o $@ $<
 
 $(WIN_DIR)/wintun-missing.dll: tests/missing_export.c
 	@mkdir -p $(@D)
