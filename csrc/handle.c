@@ -28,11 +28,14 @@
 #define WORD_GEN(w) ((uint32_t)((w) >> 32))
 #define WORD_KIND(w) ((unsigned)(((w) >> WORD_KIND_SHIFT) & 3))
 
+/* One cache line each: threads working on different handles never share a line. */
 struct slot
 {
-    uint64_t word;
+    _Alignas(64) uint64_t word;
     void *object; /* written before the slot goes live, read only with a reference */
 };
+
+_Static_assert(sizeof(struct slot) == 64, "a slot is one cache line");
 
 static struct slot *chunks[MAX_SLOTS / CHUNK_SLOTS];
 static wt_mutex table_lock = WT_MUTEX_INIT; /* chunks' allocation and the free queue */
@@ -83,11 +86,11 @@ static int take_free_slot(uint32_t *index)
         return 0;
     uint32_t c = slots_made >> CHUNK_BITS;
     if (!chunks[c]) {
-        struct slot *chunk = calloc(CHUNK_SLOTS, sizeof(*chunk));
+        struct slot *chunk = wt_ring_alloc(CHUNK_SLOTS * sizeof(*chunk)); /* page-aligned, zeroed, never freed */
         if (!chunk)
             return 0;
         for (uint32_t i = 0; i < CHUNK_SLOTS; ++i)
-            chunk[i].word = 1ull << 32; /* generation 1: no handle has generation 0 */
+            chunk[i].word = 1ull << 32; /* generation 1 */
         __atomic_store_n(&chunks[c], chunk, __ATOMIC_RELEASE);
     }
     *index = slots_made++;
@@ -106,34 +109,43 @@ uintptr_t wt_handle_new(enum wt_handle_kind kind, void *object)
     }
     struct slot *slot = slot_at(index);
     slot->object = object;
-    uint64_t word = __atomic_load_n(&slot->word, __ATOMIC_RELAXED);
-    uint32_t gen = WORD_GEN(word);
-    /* A free slot has no references: only calls on its stale handles, which never take one. */
-    __atomic_store_n(&slot->word, ((uint64_t)gen << 32) | WORD_LIVE | ((uint64_t)kind << WORD_KIND_SHIFT),
-                     __ATOMIC_RELEASE);
-    return encode(index, gen, kind);
+    /* Bits only added: the passing references of stale callers stay counted. */
+    uint64_t word = __atomic_fetch_or(&slot->word, WORD_LIVE | ((uint64_t)kind << WORD_KIND_SHIFT), __ATOMIC_RELEASE);
+    return encode(index, WORD_GEN(word), kind);
 }
 
-void *wt_handle_acquire(uintptr_t handle, enum wt_handle_kind kind)
+void *wt_handle_enter(uintptr_t handle, enum wt_handle_kind kind)
 {
     struct slot *slot = slot_of(handle, kind);
     if (slot) {
-        uint64_t word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
-        while (word_matches(word, handle, kind)) {
-            if (__atomic_compare_exchange_n(&slot->word, &word, word + 1, 1, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
-                wt_log_hold(); /* the call's log lines wait until it has left (logger.h) */
-                return slot->object;
-            }
-        }
+        /* Optimistic: one atomic add, undone when the slot is not this live handle's. A stale
+         * caller's passing reference only delays a retire for the few instructions it lasts. */
+        uint64_t word = __atomic_fetch_add(&slot->word, 1, __ATOMIC_ACQUIRE);
+        if (word_matches(word, handle, kind))
+            return slot->object;
+        __atomic_sub_fetch(&slot->word, 1, __ATOMIC_RELEASE);
     }
     SetLastError(ERROR_INVALID_HANDLE);
     return NULL;
 }
 
-void wt_handle_release(uintptr_t handle)
+void wt_handle_leave(uintptr_t handle)
 {
     struct slot *slot = slot_at(handle_index(handle));
     __atomic_sub_fetch(&slot->word, 1, __ATOMIC_RELEASE);
+}
+
+void *wt_handle_acquire(uintptr_t handle, enum wt_handle_kind kind)
+{
+    void *object = wt_handle_enter(handle, kind);
+    if (object)
+        wt_log_hold(); /* the call's log lines wait until it has left (logger.h) */
+    return object;
+}
+
+void wt_handle_release(uintptr_t handle)
+{
+    wt_handle_leave(handle);
     wt_log_unhold();
 }
 
@@ -159,11 +171,10 @@ void *wt_handle_retire(uintptr_t handle, enum wt_handle_kind kind)
         else
             wt_sleep_us(spins < 1024 ? 50 : 1000);
     }
-    /* The next generation, not live: no reference can be taken any more. */
-    uint32_t gen = WORD_GEN(word) + 1;
-    if (!(gen & HANDLE_GEN_MASK))
-        ++gen; /* keep generation 0 out of handles */
-    __atomic_store_n(&slot->word, (uint64_t)gen << 32, __ATOMIC_RELEASE);
+    /* The next generation, no kind: no reference can be taken any more. Added and masked, never
+     * stored, so that a stale caller's passing reference is not lost. */
+    __atomic_fetch_and(&slot->word, ~(3ull << WORD_KIND_SHIFT), __ATOMIC_RELAXED);
+    __atomic_fetch_add(&slot->word, 1ull << 32, __ATOMIC_RELEASE);
     wt_mutex_lock(&table_lock);
     free_queue[free_tail++ % MAX_SLOTS] = (uint16_t)handle_index(handle);
     wt_mutex_unlock(&table_lock);
@@ -180,10 +191,7 @@ static void handles_after_fork(void)
     free_head = free_tail = 0;
     for (uint32_t i = 0; i < slots_made; ++i) {
         struct slot *slot = slot_at(i);
-        uint32_t gen = WORD_GEN(slot->word) + 1;
-        if (!(gen & HANDLE_GEN_MASK))
-            ++gen;
-        slot->word = (uint64_t)gen << 32;
+        slot->word = (uint64_t)(WORD_GEN(slot->word) + 1) << 32;
         slot->object = NULL;
         free_queue[free_tail++] = (uint16_t)i;
     }

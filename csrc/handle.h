@@ -41,6 +41,10 @@ uintptr_t wt_handle_new(enum wt_handle_kind kind, void *object);
  * lines of the thread are held in between (wt_log_hold). */
 void *wt_handle_acquire(uintptr_t handle, enum wt_handle_kind kind);
 void wt_handle_release(uintptr_t handle);
+/* The same without holding log lines, for the data path (no thread-local access): such a call
+ * must log nothing between them (it logs after wt_handle_leave, when it logs at all). */
+void *wt_handle_enter(uintptr_t handle, enum wt_handle_kind kind);
+void wt_handle_leave(uintptr_t handle);
 
 /* Makes the handle stale for every later acquire and waits until no call holds a reference;
  * returns the object, now the caller's alone to free. NULL with ERROR_INVALID_HANDLE if the

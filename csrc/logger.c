@@ -94,18 +94,24 @@ static void deliver_lost(unsigned lost, const char *where)
 
 #define HELD_MAX 8
 
+/* The depth is touched by every call on the data path: small variables of their own, apart from
+ * the lines. (No initial-exec TLS model: a Python extension is dlopen()ed, and glibc refuses
+ * static TLS to it.) */
+static _Thread_local unsigned held_depth, held_pending;
+
 static _Thread_local struct
 {
-    unsigned depth, count, lost;
+    unsigned count, lost;
     struct line lines[HELD_MAX];
 } held;
 
-void wt_log_hold(void) { ++held.depth; }
+void wt_log_hold(void) { ++held_depth; }
 
 void wt_log_unhold(void)
 {
-    if (--held.depth || (!held.count && !held.lost))
+    if (--held_depth || !held_pending)
         return;
+    held_pending = 0;
     /* Taken out first: the callback's own API calls hold and deliver lines of their own. */
     struct line lines[HELD_MAX];
     unsigned count = held.count, lost = held.lost;
@@ -161,6 +167,12 @@ static int dispatcher_ready(void)
     int state = __atomic_load_n(&queue.state, __ATOMIC_ACQUIRE);
     if (state == 0 && __atomic_compare_exchange_n(&queue.state, &state, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         wt_thread thread;
+#ifdef _WIN32
+        /* The dispatcher runs this module's code for the process's life: never unloaded under it. */
+        HMODULE self;
+        GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                           (LPCWSTR)(void *)dispatcher_main, &self);
+#endif
         queue.event = CreateEventW(NULL, FALSE, FALSE, NULL);
         state = queue.event && !wt_thread_start(&thread, dispatcher_main, NULL) ? 2 : 3;
         if (state == 2)
@@ -205,11 +217,12 @@ static void route(const struct line *line)
 {
     if (__atomic_load_n(&logger, __ATOMIC_ACQUIRE) == nop_logger)
         return;
-    if (held.depth) {
+    if (held_depth) {
         if (held.count < HELD_MAX)
             held.lines[held.count++] = *line;
         else
             held.lost++;
+        held_pending = 1;
         return;
     }
     if (wt_thread_is_driver() && dispatcher_ready()) {

@@ -124,6 +124,10 @@ static inline uint32_t tun_load_seq(const volatile void *p)
     MemoryBarrier();
     return *(const volatile uint32_t *)p;
 }
+static inline uint32_t tun_exchange(volatile void *p, uint32_t v)
+{
+    return (uint32_t)InterlockedExchange((volatile LONG *)p, (LONG)v);
+}
 #else
 static inline uint32_t tun_load_acquire(const volatile uint32_t *p)
 {
@@ -140,6 +144,10 @@ static inline void tun_store_seq(volatile void *p, uint32_t v)
 static inline uint32_t tun_load_seq(const volatile void *p)
 {
     return __atomic_load_n((const volatile uint32_t *)p, __ATOMIC_SEQ_CST);
+}
+static inline uint32_t tun_exchange(volatile void *p, uint32_t v)
+{
+    return __atomic_exchange_n((volatile uint32_t *)p, v, __ATOMIC_SEQ_CST);
 }
 #endif
 

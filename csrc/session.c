@@ -46,13 +46,31 @@ struct wt_session
 _Static_assert(sizeof(struct wt_session) <= SESSION_HEADER_SIZE, "session header fits its page");
 
 /* Every entry point holds its handle for the call (handle.h): WintunEndSession frees nothing
- * until the last call has left, and a stale handle gets ERROR_INVALID_HANDLE. */
+ * until the last call has left, and a stale handle gets ERROR_INVALID_HANDLE. The data path
+ * logs only after it has left (a logger callback may end the session), so it holds no log lines:
+ * one atomic add and one subtract a call, nothing else. */
 static struct wt_session *session_enter(WINTUN_SESSION_HANDLE handle)
 {
-    return wt_handle_acquire((uintptr_t)handle, WT_HANDLE_SESSION);
+    struct wt_session *session = wt_handle_enter((uintptr_t)handle, WT_HANDLE_SESSION);
+#if WT_NATIVE
+    if (session && wt_native_session(session))
+        wt_log_hold(); /* wintun.dll logs inside its calls, some under our locks */
+#endif
+    return session;
 }
 
-static void session_leave(WINTUN_SESSION_HANDLE handle) { wt_handle_release((uintptr_t)handle); }
+static void session_leave(WINTUN_SESSION_HANDLE handle, struct wt_session *session)
+{
+#if WT_NATIVE
+    int native = wt_native_session(session); /* read while the session cannot go */
+    wt_handle_leave((uintptr_t)handle);
+    if (native)
+        wt_log_unhold();
+#else
+    (void)session;
+    wt_handle_leave((uintptr_t)handle);
+#endif
+}
 
 /* Ring memory of sessions that ended with packets still handed out (received and not released,
  * or allocated and not sent): a thread may still be reading or filling one, outside any call,
@@ -269,7 +287,7 @@ HANDLE WINAPI WintunGetReadWaitEvent(WINTUN_SESSION_HANDLE handle)
     else
 #endif
         event = session->descriptor.Send.TailMoved;
-    session_leave(handle);
+    session_leave(handle, session);
     return event;
 }
 
@@ -319,6 +337,18 @@ static DWORD ready_tail(struct wt_session *session, TUN_RING *ring, uint32_t *ta
     return head == *tail ? ERROR_NO_MORE_ITEMS : ERROR_SUCCESS;
 }
 
+/* Under send.lock, after packets were taken: a take that emptied the ring arms the read event
+ * again (Alertable = 1, then Tail once more past a full fence), so that other threads waiting on
+ * it are woken by the next packet; a packet that slipped in meanwhile signals it at once. */
+static void rearm_if_drained(struct wt_session *session, TUN_RING *ring, uint32_t tail)
+{
+    if (session->send.head != tail)
+        return; /* packets are left: the caller goes on receiving before it waits */
+    tun_store_seq(&ring->Alertable, 1);
+    if (tun_load_seq(&ring->Tail) != tail && tun_exchange(&ring->Alertable, 0))
+        SetEvent(session->descriptor.Send.TailMoved);
+}
+
 /* §2.5 steps 4-6: the packet at head with its size, or NULL if the framing between head and tail
  * is corrupt (ERROR_INVALID_DATA: too little content, Size > 0xFFFF, or longer than the content). */
 static TUN_PACKET *packet_at(TUN_RING *ring, uint32_t head, uint32_t tail, uint32_t capacity, uint32_t *size)
@@ -349,6 +379,7 @@ static BYTE *receive_packet(struct wt_session *session, DWORD *packet_size)
     *packet_size = size;
     session->send.head = TUN_RING_WRAP(session->send.head + tun_packet_space(size), capacity);
     session->send.packets_to_release++;
+    rearm_if_drained(session, ring, tail);
     wt_spinlock_unlock(&session->send.lock);
     return packet->Data;
 }
@@ -367,7 +398,7 @@ BYTE *WINAPI WintunReceivePacket(WINTUN_SESSION_HANDLE handle, DWORD *packet_siz
 #endif
     else
         packet = receive_packet(session, packet_size);
-    session_leave(handle);
+    session_leave(handle, session);
     return packet;
 }
 
@@ -405,7 +436,8 @@ static void publish_tail(struct wt_session *session, TUN_RING *ring)
     }
 }
 
-static void release_packet(struct wt_session *session, const BYTE *data)
+/* What was wrong with a pointer given back (logged once the call has left), or NULL. */
+static const char *release_packet(struct wt_session *session, const BYTE *data)
 {
     TUN_RING *ring = session->descriptor.Send.Ring;
     const uint32_t capacity = session->capacity;
@@ -414,12 +446,12 @@ static void release_packet(struct wt_session *session, const BYTE *data)
     TUN_PACKET *packet = offset < 0 ? NULL : tun_ring_packet(ring, (uint32_t)offset);
     if (!packet || (packet->Size & TUN_PACKET_RELEASE)) {
         wt_spinlock_unlock(&session->send.lock);
-        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, packet ? "Packet released twice" : "Released pointer is not an outstanding received packet"));
-        return;
+        return packet ? "Packet released twice" : "Released pointer is not an outstanding received packet";
     }
     packet->Size |= TUN_PACKET_RELEASE;
     publish_head(session, ring);
     wt_spinlock_unlock(&session->send.lock);
+    return NULL;
 }
 
 VOID WINAPI WintunReleaseReceivePacket(WINTUN_SESSION_HANDLE handle, const BYTE *data)
@@ -428,12 +460,16 @@ VOID WINAPI WintunReleaseReceivePacket(WINTUN_SESSION_HANDLE handle, const BYTE 
     if (!session)
         return;
 #if WT_NATIVE
-    if (wt_native_session(session))
+    if (wt_native_session(session)) {
         wt_native_release_receive_packet(session, data);
-    else
+        session_leave(handle, session);
+        return;
+    }
 #endif
-        release_packet(session, data);
-    session_leave(handle);
+    const char *wrong = release_packet(session, data);
+    session_leave(handle, session);
+    if (wrong)
+        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "%s", wrong));
 }
 
 static BYTE *allocate_packet(struct wt_session *session, DWORD packet_size)
@@ -486,11 +522,12 @@ BYTE *WINAPI WintunAllocateSendPacket(WINTUN_SESSION_HANDLE handle, DWORD packet
     else
 #endif
         packet = allocate_packet(session, packet_size);
-    session_leave(handle);
+    session_leave(handle, session);
     return packet;
 }
 
-static void send_packet(struct wt_session *session, const BYTE *data)
+/* What was wrong with a pointer given to send (logged once the call has left), or NULL. */
+static const char *send_packet(struct wt_session *session, const BYTE *data)
 {
     TUN_RING *ring = session->descriptor.Receive.Ring;
     const uint32_t capacity = session->capacity;
@@ -499,12 +536,12 @@ static void send_packet(struct wt_session *session, const BYTE *data)
     TUN_PACKET *packet = offset < 0 ? NULL : tun_ring_packet(ring, (uint32_t)offset);
     if (!packet || !(packet->Size & TUN_PACKET_RELEASE)) {
         wt_spinlock_unlock(&session->receive.lock);
-        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, packet ? "Packet sent twice" : "Sent pointer is not an allocated packet"));
-        return;
+        return packet ? "Packet sent twice" : "Sent pointer is not an allocated packet";
     }
     packet->Size &= ~TUN_PACKET_RELEASE;
     publish_tail(session, ring);
     wt_spinlock_unlock(&session->receive.lock);
+    return NULL;
 }
 
 VOID WINAPI WintunSendPacket(WINTUN_SESSION_HANDLE handle, const BYTE *data)
@@ -513,12 +550,16 @@ VOID WINAPI WintunSendPacket(WINTUN_SESSION_HANDLE handle, const BYTE *data)
     if (!session)
         return;
 #if WT_NATIVE
-    if (wt_native_session(session))
+    if (wt_native_session(session)) {
         wt_native_send_packet(session, data);
-    else
+        session_leave(handle, session);
+        return;
+    }
 #endif
-        send_packet(session, data);
-    session_leave(handle);
+    const char *wrong = send_packet(session, data);
+    session_leave(handle, session);
+    if (wrong)
+        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "%s", wrong));
 }
 
 static DWORD receive_packets(struct wt_session *session, WINTUN_PACKET_VISITOR visitor, void *context, DWORD max_packets)
@@ -550,6 +591,7 @@ static DWORD receive_packets(struct wt_session *session, WINTUN_PACKET_VISITOR v
     if (consumed) {
         session->send.head = head;
         publish_head(session, ring);
+        rearm_if_drained(session, ring, tail);
     }
     wt_spinlock_unlock(&session->send.lock);
     if (!consumed)
@@ -572,7 +614,7 @@ DWORD WINAPI WintunReceivePackets(WINTUN_SESSION_HANDLE handle, WINTUN_PACKET_VI
 #endif
     else
         consumed = receive_packets(session, visitor, context, max_packets);
-    session_leave(handle);
+    session_leave(handle, session);
     return consumed;
 }
 
@@ -617,15 +659,26 @@ out:
     return sent;
 }
 
-/* Every packet is checked before any is sent. */
+static int bad_packet(const BYTE *packet, DWORD size) { return size > TUN_MAX_IP_PACKET_SIZE || (!packet && size); }
+
+/* Every packet is checked before any is sent (nothing logged: see log_bad_packet). */
 static DWORD check_packets(const BYTE *const *packets, const DWORD *sizes, DWORD count)
 {
     if (!count || !packets || !sizes)
         return ERROR_INVALID_PARAMETER;
     for (DWORD i = 0; i < count; ++i)
-        if (sizes[i] > TUN_MAX_IP_PACKET_SIZE || (!packets[i] && sizes[i]))
-            return wt_log_error(ERROR_INVALID_PARAMETER, "Packet %u: size %u or data invalid", (unsigned)i, (unsigned)sizes[i]);
+        if (bad_packet(packets[i], sizes[i]))
+            return ERROR_INVALID_PARAMETER;
     return ERROR_SUCCESS;
+}
+
+static void log_bad_packet(const BYTE *const *packets, const DWORD *sizes, DWORD count)
+{
+    for (DWORD i = 0; i < count; ++i)
+        if (bad_packet(packets[i], sizes[i])) {
+            wt_log_error(ERROR_INVALID_PARAMETER, "Packet %u: size %u or data invalid", (unsigned)i, (unsigned)sizes[i]);
+            return;
+        }
 }
 
 DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE handle, const BYTE *const *packets, const DWORD *sizes,
@@ -635,15 +688,20 @@ DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE handle, const BYTE *const *
     if (!session)
         return 0;
     DWORD sent = 0, err = check_packets(packets, sizes, count);
-    if (err)
+    if (err) {
+        session_leave(handle, session);
+        if (err == ERROR_INVALID_PARAMETER && count && packets && sizes)
+            log_bad_packet(packets, sizes, count); /* after leaving: the callback may end the session */
         SetLastError(err);
+        return 0;
+    }
 #if WT_NATIVE
     else if (wt_native_session(session))
         sent = wt_native_send_packets(session, packets, sizes, count);
 #endif
     else
         sent = send_packets(session, packets, sizes, count);
-    session_leave(handle);
+    session_leave(handle, session);
     return sent;
 }
 
@@ -664,7 +722,7 @@ BOOL WINAPI WintunIsReceiveReady(WINTUN_SESSION_HANDLE handle)
         ready = ready_tail(session, session->descriptor.Send.Ring, &tail) != ERROR_NO_MORE_ITEMS;
         wt_spinlock_unlock(&session->send.lock);
     }
-    session_leave(handle);
+    session_leave(handle, session);
     return ready; /* also TRUE at EOF: WintunReceivePacket will report it */
 }
 
@@ -675,7 +733,7 @@ static TUN_RING *session_ring(WINTUN_SESSION_HANDLE handle, int receive)
     if (!session)
         return NULL;
     TUN_RING *ring = receive ? session->descriptor.Receive.Ring : session->descriptor.Send.Ring;
-    session_leave(handle);
+    session_leave(handle, session);
     return ring;
 }
 
@@ -690,5 +748,5 @@ void wt_session_publish_receive_tail(WINTUN_SESSION_HANDLE handle, uint32_t tail
     tun_store_seq(&session->descriptor.Receive.Ring->Tail, tail);
     if (tun_load_seq(&session->descriptor.Receive.Ring->Alertable))
         SetEvent(session->descriptor.Receive.TailMoved);
-    session_leave(handle);
+    session_leave(handle, session);
 }

@@ -41,10 +41,11 @@
  * - The logger callback runs with no lock of the library held, after the call that logged has
  *   done its work, and may call any function (a callback that logs through the API recurses:
  *   guard it); lines of the driver's own threads come from a dispatcher thread.
- * - The read-wait event is signalled for every batch of packets published once WintunReceivePacket
- *   has reported ERROR_NO_MORE_ITEMS (and for the first packet of the session): wait on it only
- *   after that error, as Wintun prescribes. Several threads may wait on it: each publication
- *   wakes one more. On Linux it is pollable: WintunGetEventFd(event).
+ * - The read-wait event is signalled when a packet arrives after WintunReceivePacket reported
+ *   ERROR_NO_MORE_ITEMS or took the last packet in the ring (and for the first packet of the
+ *   session): wait on it only after that error, as Wintun prescribes. Several threads may wait
+ *   on it: each such arrival wakes one, and a thread that takes the last packet re-arms it, so
+ *   none sleeps through a later packet. On Linux it is pollable: WintunGetEventFd(event).
  *
  * Adapters and backends (Linux): WintunCreateAdapter makes a kernel TUN interface ("kernel"
  * backend) or an in-process emulated adapter that needs no privileges ("emulated" backend). The

@@ -8,11 +8,11 @@
  * not leave room: a cached Head is never ahead of the real one, so the free space it gives is
  * never too large. The client's Head is untrusted; a Head >= capacity closes delivery. Offsets
  * written are always our own private Tail, so a hostile Head cannot make us write outside the
- * ring. The read event is signalled on every publication once a client has armed it (Alertable,
- * set when WintunReceivePacket first finds the ring empty; the driver never clears it), as Wintun
- * signals on every Tail advance: with several threads waiting, each publication wakes one more,
- * and none sleeps through packets because another consumed the arming. Tail store and Alertable
- * load are ordered by a full fence, so no wake-up is lost.
+ * ring. The read event is signalled once per arming: when the client found the ring empty, or
+ * emptied it (session.c arms it then, so that a second waiter is woken by the next packet even
+ * though the first one took the last), the next publication signals and disarms it. Tail store
+ * and Alertable load are ordered by a full fence, so no wake-up is lost; one system call per
+ * arming, not per publication.
  */
 #include "driver.h"
 
@@ -92,7 +92,7 @@ uint32_t wt_driver_indicate(wt_driver *driver, const wt_packet *packets, uint32_
         WT_STAT_COUNT(driver, send, delivered, bytes);
         send->tail = tail;
         tun_store_seq(&ring->Tail, tail);
-        wake = tun_load_seq(&ring->Alertable) != 0;
+        wake = tun_load_seq(&ring->Alertable) && tun_exchange(&ring->Alertable, 0);
     }
     HANDLE event = send->tail_moved;
     if (wake)
@@ -144,7 +144,7 @@ void wt_send_publish(wt_driver *driver)
     if (__atomic_load_n(&driver->accepting, __ATOMIC_RELAXED)) {
         WT_STAT_COUNT(driver, send, send->pending_packets, send->pending_bytes);
         tun_store_seq(&send->ring->Tail, send->tail);
-        if (tun_load_seq(&send->ring->Alertable))
+        if (tun_load_seq(&send->ring->Alertable) && tun_exchange(&send->ring->Alertable, 0))
             SetEvent(send->tail_moved);
     }
     wt_mutex_unlock(&send->lock);
