@@ -25,8 +25,9 @@
  *   is left untouched.
  * - Handles are entries of a table (index and generation), not pointers. Checked, with
  *   ERROR_INVALID_HANDLE and no other effect: NULL; a handle already closed or ended (a second
- *   WintunEndSession or WintunCloseAdapter included); a handle of the other kind; any value that
- *   never was a handle; a handle inherited across fork() (the parent's, in the child). A stale
+ *   WintunEndSession or WintunCloseAdapter included); a handle of the other kind; any other value
+ *   that is not a live handle (a garbage value can only ever name a live handle of this process,
+ *   never memory); a handle inherited across fork() (the parent's, in the child). A stale
  *   handle never reaches a newer object (its slot's generation moved on; on 32-bit builds a
  *   slot must be reused 2^14 times before a stale handle could match again, 2^32 on 64-bit).
  * - Every function may be called from any thread against any other. WintunEndSession and
