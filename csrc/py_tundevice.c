@@ -276,6 +276,13 @@ static int set_write_timeout(TunDevice *self, PyObject *value)
     return 0;
 }
 
+/* "wintun0", "wintun1", ... one number per call in this process. */
+static PyObject *next_default_name(void)
+{
+    static unsigned counter;
+    return PyUnicode_FromFormat("wintun%u", __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+}
+
 static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = { "name", "tunnel_type", "ring_capacity", "guid", "backend", "netns", "on_full",
@@ -300,8 +307,9 @@ static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
     wt_state *st = state_of(self);
     PyObject *default_name = NULL, *default_type = NULL, *default_backend = NULL;
     int result = -1;
+    const int default_named = !name;
     if (!name)
-        name = default_name = PyUnicode_FromString("wintun");
+        name = default_name = next_default_name();
     if (!tunnel_type)
         tunnel_type = default_type = PyUnicode_FromString("Wintun");
     if (!backend_arg)
@@ -327,20 +335,30 @@ static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
             goto out;
     }
 
-    wchar_t *wname = PyUnicode_AsWideCharString(name, NULL);
-    wchar_t *wtype = wname ? PyUnicode_AsWideCharString(tunnel_type, NULL) : NULL;
-    if (!wtype) {
-        PyMem_Free(wname);
-        goto out;
-    }
-    wt_log_clear_last();
-    const GUID *requested = guid_arg != Py_None ? &guid : NULL;
     WINTUN_ADAPTER_HANDLE adapter;
-    WITHOUT_GIL(adapter, netns_path ? WintunCreateAdapterInNetns(wname, wtype, requested, netns_path)
-                                    : WintunCreateAdapterEx(wname, wtype, requested, backend));
-    DWORD err = adapter ? ERROR_SUCCESS : GetLastError();
-    PyMem_Free(wname);
-    PyMem_Free(wtype);
+    DWORD err;
+    /* With no name given, the next free "wintun<N>", as the kernel's "tun%d" for pytun's users:
+     * a name another process took already is skipped. */
+    for (unsigned tries = 0;; ++tries) {
+        wchar_t *wname = PyUnicode_AsWideCharString(name, NULL);
+        wchar_t *wtype = wname ? PyUnicode_AsWideCharString(tunnel_type, NULL) : NULL;
+        if (!wtype) {
+            PyMem_Free(wname);
+            goto out;
+        }
+        wt_log_clear_last();
+        const GUID *requested = guid_arg != Py_None ? &guid : NULL;
+        WITHOUT_GIL(adapter, netns_path ? WintunCreateAdapterInNetns(wname, wtype, requested, netns_path)
+                                        : WintunCreateAdapterEx(wname, wtype, requested, backend));
+        err = adapter ? ERROR_SUCCESS : GetLastError();
+        PyMem_Free(wname);
+        PyMem_Free(wtype);
+        if (adapter || !default_named || err != ERROR_ALREADY_EXISTS || tries >= 64)
+            break;
+        Py_DECREF(default_name);
+        if (!(name = default_name = next_default_name()))
+            goto out;
+    }
     if (!adapter) {
         if (err == ERROR_INVALID_NAME || err == ERROR_BUFFER_OVERFLOW) {
             PyErr_Format(PyExc_ValueError, "the OS cannot take %R as an adapter name: %s", name, wt_log_last_error());
@@ -814,7 +832,10 @@ static PyObject *TunDevice_fileno(TunDevice *self, PyObject *Py_UNUSED(ignored))
 
 /* The IP packet inside data: pymobiledevice3 prepends the Linux TUN packet-information header
  * (00 00 86 DD for IPv6, 00 00 08 00 for IPv4); a real IP packet never starts with a zero
- * version nibble, so it is stripped. Anything else must be an IPv4/IPv6 packet. */
+ * version nibble, so it is stripped. Bytes that are no IPv4/IPv6 packet are written all the same:
+ * the driver discards and counts them (stats.write_discards, a rate-limited WARN line), as
+ * Wintun's does, so that one malformed frame from a peer never kills a tunnel pump. Only a
+ * packet larger than any TUN carries is the caller's mistake: ValueError. */
 static int packet_of(Py_buffer *view, const char **data, Py_ssize_t *size)
 {
     const unsigned char *p = view->buf;
@@ -823,12 +844,6 @@ static int packet_of(Py_buffer *view, const char **data, Py_ssize_t *size)
         p += 4, n -= 4;
     if (n > TUN_MAX_IP_PACKET_SIZE) {
         PyErr_Format(PyExc_ValueError, "packet of %zd bytes is larger than %u", n, TUN_MAX_IP_PACKET_SIZE);
-        return -1;
-    }
-    if (!wt_is_ip_packet(p, (uint32_t)n)) {
-        PyErr_Format(PyExc_ValueError,
-                     "not an IPv4 or IPv6 packet (%zd bytes, version nibble %d): the adapter would discard it", n,
-                     n ? p[0] >> 4 : -1);
         return -1;
     }
     *data = (const char *)p;
@@ -947,8 +962,7 @@ static PyObject *TunDevice_write_batch(TunDevice *self, PyObject *arg)
             goto out;
         if (packet_of(&views[held], &data, &size) < 0) {
             ++held;
-            PyErr_Format(PyExc_ValueError, "packet %zd is not a valid IPv4/IPv6 packet of at most %u bytes", held - 1,
-                         TUN_MAX_IP_PACKET_SIZE);
+            PyErr_Format(PyExc_ValueError, "packet %zd is larger than %u bytes", held - 1, TUN_MAX_IP_PACKET_SIZE);
             goto out;
         }
         packets[held] = (const BYTE *)data;

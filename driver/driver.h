@@ -83,6 +83,8 @@ struct wt_receive_side
     wt_thread thread;
     int thread_running;
     uint32_t final_head; /* where the receive thread stopped (valid once it has ended) */
+    uint64_t discard_logged_ns; /* the last WARN line about discards (one a second at most) */
+    uint32_t discards_unlogged;
 };
 
 typedef struct wt_driver

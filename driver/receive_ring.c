@@ -8,7 +8,7 @@
  * - Framing is untrusted: Tail >= capacity, less than 4 bytes of content, Size > 0xFFFF or a
  *   packet longer than the content declare the ring bad: Head = 0xFFFFFFFF, thread ends.
  * - A packet that is not IPv4/IPv6 (version nibble and minimum length) is discarded and counted
- *   (Wintun 0.14), not fatal.
+ *   (Wintun 0.14), not fatal; a WARN line says so, once a second at most.
  * - Head is published only after the port has taken the packets, so ring space is held while
  *   the OS side is busy (backpressure for lossless ports).
  * - At teardown what the client had sent is still handed to the port, without waiting for it:
@@ -117,8 +117,17 @@ uint32_t wt_receive_parse(wt_driver *driver, TUN_RING *ring, uint32_t head, uint
         packets[n] = (wt_packet){ .data = packet->Data, .size = size };
         ends[n++] = offset;
     }
-    if (discards)
+    if (discards) {
         WT_STAT_ADD(driver, receive_discards, discards);
+        /* Told once a second at most: a peer sending garbage must not flood the log. */
+        uint64_t now = wt_monotonic_ns();
+        driver->receive.discards_unlogged += discards;
+        if (now - driver->receive.discard_logged_ns >= 1000000000ull) {
+            wt_log(WINTUN_LOG_WARN, "Discarded %u packets that are not IPv4 or IPv6", driver->receive.discards_unlogged);
+            driver->receive.discard_logged_ns = now;
+            driver->receive.discards_unlogged = 0;
+        }
+    }
     if (*bad)
         WT_STAT_ADD(driver, receive_errors, 1);
     *count = n;

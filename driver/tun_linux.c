@@ -259,14 +259,39 @@ static DWORD kernel_get_addresses(struct wt_device *dev, WINTUN_ADDRESS *address
     NETLINK_CALL(dev, wt_nl_get_addresses(k_->tun.nl_fd, k_->tun.ifindex, addresses, count));
 }
 
+/* An interface deleted from outside (ip link del) is down: asking for that, or for its state,
+ * succeeds; only bringing it up fails (ERROR_DEV_NOT_EXIST). */
 static DWORD kernel_set_up(struct wt_device *dev, BOOL up)
 {
-    NETLINK_CALL(dev, wt_nl_set_link(k_->tun.nl_fd, k_->tun.ifindex, 0, up ? 1 : 0));
+    struct wt_kernel *k = dev->port;
+    if (!up && __atomic_load_n(&k->gone, __ATOMIC_ACQUIRE))
+        return ERROR_SUCCESS;
+    wt_mutex_lock(&k->netlink_lock);
+    DWORD err = wt_nl_set_link(k->tun.nl_fd, k->tun.ifindex, 0, up ? 1 : 0);
+    wt_mutex_unlock(&k->netlink_lock);
+    if ((err == ERROR_NOT_FOUND || err == ERROR_DEV_NOT_EXIST) && !up) {
+        __atomic_store_n(&k->gone, 1, __ATOMIC_RELEASE);
+        return ERROR_SUCCESS;
+    }
+    return err;
 }
 
 static DWORD kernel_get_up(struct wt_device *dev, BOOL *up)
 {
-    NETLINK_CALL(dev, wt_nl_get_link(k_->tun.nl_fd, k_->tun.ifindex, NULL, up));
+    struct wt_kernel *k = dev->port;
+    if (__atomic_load_n(&k->gone, __ATOMIC_ACQUIRE)) {
+        *up = FALSE;
+        return ERROR_SUCCESS;
+    }
+    wt_mutex_lock(&k->netlink_lock);
+    DWORD err = wt_nl_get_link(k->tun.nl_fd, k->tun.ifindex, NULL, up);
+    wt_mutex_unlock(&k->netlink_lock);
+    if (err == ERROR_NOT_FOUND || err == ERROR_DEV_NOT_EXIST) {
+        __atomic_store_n(&k->gone, 1, __ATOMIC_RELEASE);
+        *up = FALSE;
+        return ERROR_SUCCESS;
+    }
+    return err;
 }
 
 const wt_backend_ops wt_kernel_backend = {

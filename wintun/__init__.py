@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import errno
+import math
 import os
 import subprocess
 import ipaddress
@@ -251,6 +252,7 @@ class TunDevice(_wintun.TunDevice):
         """Wait until a packet may be read: True; False on timeout. Call read() until None
         first. When the session ends meanwhile (down() or close() from anywhere), it returns
         True and the next read() raises AdapterClosedError. No thread on Linux."""
+        _check_timeout(timeout)
         if not _ASYNC_BY_FD:
             return await self._async_wait_in_thread(timeout)
         loop = asyncio.get_running_loop()
@@ -299,6 +301,16 @@ class TunDevice(_wintun.TunDevice):
 # Whether the read event is a file descriptor asyncio can watch (Linux's eventfd).
 _ASYNC_BY_FD = sys.platform != "win32"
 _THREAD_WAIT_SLICE = 0.05
+
+
+def _check_timeout(timeout: Optional[float]) -> None:
+    """As wait_read_event checks its timeout: None, or a number of seconds, not negative, not NaN."""
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
+    if math.isnan(timeout) or timeout < 0:
+        raise ValueError("timeout must not be negative")
 
 
 def _set_ready(future: "asyncio.Future[bool]") -> None:

@@ -62,6 +62,11 @@ def test_async_read_batch_and_writes_from_the_loop(tun_pair, wait_mode):
 def test_async_wait_timeout_and_cancel(tun_device, tun_os, wait_mode):
     async def main():
         assert await tun_device.async_wait_read(timeout=0.05) is False
+        for bad, error in ((float("nan"), ValueError), (-1, ValueError), ("1", TypeError)):
+            with pytest.raises(error):  # as wait_read_event checks it
+                await tun_device.async_wait_read(timeout=bad)
+            with pytest.raises(error):
+                tun_device.wait_read_event(timeout=bad)
         task = asyncio.ensure_future(tun_device.async_read())
         await asyncio.sleep(0.02)
         task.cancel()

@@ -136,6 +136,25 @@ def test_removal_under_a_blocked_reader(ns):
         assert outcome and outcome[0].winerror == 38  # ERROR_HANDLE_EOF
         with pytest.raises(wintun.AdapterClosedError):
             tun.write(echo_reply(wintun.packets.echo_request_v4("10.0.0.2", "10.0.0.1", 1)))
+        # What is left of the device still answers: it is down, and goes away quietly.
+        assert tun.is_up is False
+        assert "down" in repr(tun)
+        tun.down()
+        tun.close()
+        assert tun.closed
+
+
+def test_deleted_without_a_session(ns):
+    """After ip link del, with no session to notice it: repr, is_up, down and close all work."""
+    tun = wintun.TunDevice("wtgone2", netns=ns.name)
+    tun.down()
+    ns.run("ip", "link", "del", "wtgone2")
+    assert tun.is_up is False
+    assert "down" in repr(tun)
+    tun.down()
+    with pytest.raises(wintun.AdapterClosedError):
+        tun.read()
+    tun.close()
 
 
 def test_names_and_existing_interfaces(ns):
