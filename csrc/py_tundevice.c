@@ -529,6 +529,12 @@ static void close_locked(TunDevice *self)
     Py_BEGIN_ALLOW_THREADS
     WintunCloseAdapter(adapter);
     Py_END_ALLOW_THREADS
+    /* No wait can start any more (they need the adapter): the cancel event goes now, not at
+     * garbage collection, so a closed device holds no descriptor. */
+    if (self->cancel) {
+        CloseHandle(self->cancel);
+        self->cancel = NULL;
+    }
 }
 
 static int close_device(TunDevice *self)
@@ -1243,9 +1249,13 @@ static PyObject *TunDevice_emu_inject(TunDevice *self, PyObject *arg)
     for (; held < count; ++held) {
         if (PyObject_GetBuffer(PyTuple_GetItem(seq, held), &views[held], PyBUF_C_CONTIGUOUS) < 0)
             goto out;
-        if (views[held].len > TUN_MAX_IP_PACKET_SIZE) {
+        if (views[held].len > TUN_MAX_IP_PACKET_SIZE || !views[held].len) {
             ++held;
-            PyErr_Format(PyExc_ValueError, "packet of %zd bytes is larger than %u", views[held - 1].len, TUN_MAX_IP_PACKET_SIZE);
+            if (views[held - 1].len)
+                PyErr_Format(PyExc_ValueError, "packet of %zd bytes is larger than %u", views[held - 1].len,
+                             TUN_MAX_IP_PACKET_SIZE);
+            else
+                PyErr_SetString(PyExc_ValueError, "an empty packet cannot be injected: the OS sends none");
             goto out;
         }
         packets[held] = views[held].buf;

@@ -115,11 +115,14 @@ class Statistics(NamedTuple):
 
 def _interface(value: AddressLike) -> Interface:
     """An ipaddress interface from 'addr', 'addr/prefix' or an ipaddress object; the prefix
-    defaults to /24 for IPv4 and /64 for IPv6."""
+    defaults to /24 for IPv4 and /64 for IPv6. Refused with ValueError: the unspecified address
+    (0.0.0.0, ::), multicast, broadcast (255.255.255.255, and the broadcast address of the given
+    IPv4 prefix), a scoped literal (fe80::1%eth0: the adapter is the scope, another one is never
+    silently dropped), and a prefix that is not written in ASCII digits."""
     if isinstance(value, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
-        return value
+        return _usable(value, str(value))
     if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
-        return ipaddress.ip_interface((value, DEFAULT_PREFIX[value.version]))
+        return _usable(ipaddress.ip_interface((value, DEFAULT_PREFIX[value.version])), str(value))
     if not isinstance(value, str):
         raise TypeError(f"an address must be a str or an ipaddress object, not {type(value).__name__}")
     text, slash, prefix = value.strip().partition("/")
@@ -127,12 +130,31 @@ def _interface(value: AddressLike) -> Interface:
         address = ipaddress.ip_address(text)
     except ValueError:
         raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
+    if getattr(address, "scope_id", None):
+        raise ValueError(f"{value!r}: a scoped address cannot be given: the adapter is its scope")
     if not slash:
-        return ipaddress.ip_interface((address, DEFAULT_PREFIX[address.version]))
+        return _usable(ipaddress.ip_interface((address, DEFAULT_PREFIX[address.version])), value)
     limit = 32 if address.version == 4 else 128
-    if not prefix.isdigit() or int(prefix) > limit:
+    if not (prefix.isascii() and prefix.isdigit()) or int(prefix) > limit:
         raise ValueError(f"{value!r}: the prefix length must be an integer from 0 to {limit}")
-    return ipaddress.ip_interface((address, int(prefix)))
+    return _usable(ipaddress.ip_interface((address, int(prefix))), value)
+
+
+def _usable(interface: Interface, text: str) -> Interface:
+    """The interface, if an adapter can hold it as its own address."""
+    ip = interface.ip
+    if getattr(ip, "scope_id", None):
+        raise ValueError(f"{text!r}: a scoped address cannot be given: the adapter is its scope")
+    if ip.is_unspecified:
+        raise ValueError(f"{text!r} is the unspecified address: it cannot be an adapter's address")
+    if ip.is_multicast:
+        raise ValueError(f"{text!r} is a multicast address: it cannot be an adapter's address")
+    if ip.version == 4 and (
+        ip == ipaddress.IPv4Address("255.255.255.255")
+        or (interface.network.prefixlen < 31 and ip == interface.network.broadcast_address)
+    ):
+        raise ValueError(f"{text!r} is a broadcast address: it cannot be an adapter's address")
+    return interface
 
 
 def _raw(interface: Interface) -> Tuple[int, bytes, int]:

@@ -445,3 +445,51 @@ def test_load_dll_is_windows_only():
         wintun.load_dll(42)
     with pytest.raises(wintun.WintunError):
         wintun.load_dll(pathlib.Path("/nonexistent/wintun.dll"))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["0.0.0.0", "0.0.0.0/0", "::", "::/0", "224.0.0.1/4", "ff02::1", "255.255.255.255", "10.1.2.255/24",
+     "fe80::1%eth0", "fe80::1%eth0/64", "10.0.0.1/２４", "10.0.0.1/+8", "10.0.0.1/ 8"],
+)
+def test_addresses_an_adapter_cannot_hold_are_refused(tun_device, bad):
+    with pytest.raises(ValueError):
+        tun_device.addr = bad
+    with pytest.raises(ValueError):
+        tun_device.add_address(bad)
+    assert tun_device.addresses == []  # nothing half-configured
+
+
+def test_address_objects_are_checked_too(tun_device):
+    with pytest.raises(ValueError):
+        tun_device.add_address(ipaddress.ip_interface("0.0.0.0/0"))
+    with pytest.raises(ValueError):
+        tun_device.add_address(ipaddress.ip_address("ff02::1"))
+    tun_device.add_address(ipaddress.ip_interface("10.1.2.254/24"))  # the last host address is fine
+    tun_device.add_address("10.9.0.1/31")  # a /31 has no broadcast address (RFC 3021)
+    assert [str(a) for a in tun_device.addresses] == ["10.1.2.254/24", "10.9.0.1/31"]
+
+
+def test_inject_refuses_an_empty_packet(tun_device, tun_os):
+    with pytest.raises(ValueError, match="empty"):
+        tun_os.inject(b"")
+    tun_os.inject(ipv4(40, 3))
+    assert seq_of(tun_device.read_batch(1)[0] if tun_device.wait_read_event(2) else b"") == 3
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+def test_a_closed_device_holds_no_descriptor():
+    def count():
+        return len(os.listdir("/proc/self/fd"))
+
+    warm = wintun.TunDevice(backend="emulated")  # process-wide state made once
+    warm.up()
+    warm.close()
+    before = count()
+    devices = [wintun.TunDevice(backend="emulated") for _ in range(5)]
+    for tun in devices:
+        tun.up()
+    assert count() > before
+    for tun in devices:
+        tun.close()  # the objects stay referenced: no garbage collection helps here
+    assert count() == before
