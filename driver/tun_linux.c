@@ -4,8 +4,8 @@
  * and IPv6 packets), configured through rtnetlink.
  *
  * - OS -> client: a reader thread per session read()s each packet straight into its Send ring
- *   slot (no intermediate copy), up to a batch, then publishes Tail once and wakes the client if
- *   it waits. With the ring full, packets are read and dropped (counted), as Wintun drops: the
+ *   slot (no intermediate copy; a slot is the MTU's size, and the ring's last room is filled
+ *   through a copy), up to a batch, then publishes Tail once and wakes the client if it waits. With the ring full, packets are read and dropped (counted), as Wintun drops: the
  *   kernel's queue keeps draining.
  * - client -> OS: the driver's receive thread hands packets over, and each is write()n straight
  *   from its Receive ring slot.
@@ -41,9 +41,48 @@ struct wt_kernel
     wt_thread reader;
     int reader_running;
     int gone; /* the interface was deleted from outside */
+    uint32_t mtu; /* the largest packet the interface delivers, the size of a read (atomic) */
 };
 
+/* The interface's MTU, as the reader sizes its reads: read from the OS; a fallback if it cannot be. */
+static uint32_t current_mtu(struct wt_kernel *k)
+{
+    DWORD mtu = 0;
+    wt_mutex_lock(&k->netlink_lock);
+    DWORD err = wt_nl_get_link(k->tun.nl_fd, k->tun.ifindex, &mtu, NULL);
+    wt_mutex_unlock(&k->netlink_lock);
+    return err || !mtu || mtu > TUN_MAX_IP_PACKET_SIZE ? TUN_MAX_IP_PACKET_SIZE : (uint32_t)mtu;
+}
+
 /* ---- OS -> client ---- */
+
+/* One packet from the TUN fd into the Send ring: straight into its slot while the ring has room
+ * for a packet of the MTU (no copy), else through a scratch buffer into whatever room is left,
+ * so the ring fills to its last bytes as Wintun's arithmetic says. A packet larger than the read
+ * (the MTU was raised from outside) comes back with its full length: it is counted as an error,
+ * never delivered cut, and the next reads are sized anew. Returns the read()'s result. */
+static ssize_t read_one(struct wt_kernel *k, uint8_t *scratch, uint64_t *drops)
+{
+    wt_driver *driver = &k->dev->driver;
+    const uint32_t mtu = __atomic_load_n(&k->mtu, __ATOMIC_RELAXED);
+    DWORD err;
+    uint8_t *slot = wt_send_slot(driver, mtu, &err);
+    ssize_t size = read(k->tun.tun_fd, slot ? slot : scratch, mtu);
+    if (size < 0)
+        return size;
+    if ((uint32_t)size > mtu) {
+        WT_STAT_ADD(driver, send_errors, 1);
+        __atomic_store_n(&k->mtu, current_mtu(k), __ATOMIC_RELAXED);
+        return size;
+    }
+    if (!slot && err == ERROR_BUFFER_OVERFLOW && (slot = wt_send_slot(driver, (uint32_t)size, &err)))
+        memcpy(slot, scratch, (size_t)size);
+    if (slot)
+        wt_send_commit(driver, (uint32_t)size);
+    else
+        ++*drops; /* ring full, or no session: dropped like Wintun's NDIS send path */
+    return size;
+}
 
 static void reader_thread(void *arg)
 {
@@ -62,29 +101,22 @@ static void reader_thread(void *arg)
             break;
         uint64_t drops = 0;
         for (int n = 0; n < READ_BATCH; ++n) {
-            DWORD err;
-            uint8_t *slot = wt_send_slot(driver, TUN_MAX_IP_PACKET_SIZE, &err);
-            ssize_t size = read(k->tun.tun_fd, slot ? slot : scratch, TUN_MAX_IP_PACKET_SIZE);
-            if (size < 0) {
-                if (errno == EINTR)
-                    continue;
-                if (errno == EAGAIN)
-                    break;
-                if (errno == EBADFD || errno == EIO) {
-                    wt_log(WINTUN_LOG_WARN, "Interface \"%s\" was removed from outside", k->dev->name_utf8);
-                    __atomic_store_n(&k->gone, 1, __ATOMIC_RELEASE);
-                    wt_send_publish(driver);
-                    wt_driver_port_gone(driver);
-                    return;
-                }
-                wt_log_errno(errno, "Failed to read from \"%s\"", k->dev->name_utf8);
-                WT_STAT_ADD(driver, send_errors, 1);
+            if (read_one(k, scratch, &drops) >= 0)
+                continue;
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
                 break;
+            if (errno == EBADFD || errno == EIO) {
+                wt_log(WINTUN_LOG_WARN, "Interface \"%s\" was removed from outside", k->dev->name_utf8);
+                __atomic_store_n(&k->gone, 1, __ATOMIC_RELEASE);
+                wt_send_publish(driver);
+                wt_driver_port_gone(driver);
+                return;
             }
-            if (slot)
-                wt_send_commit(driver, (uint32_t)size);
-            else
-                ++drops; /* ring full, or no session: dropped like Wintun's NDIS send path */
+            wt_log_errno(errno, "Failed to read from \"%s\"", k->dev->name_utf8);
+            WT_STAT_ADD(driver, send_errors, 1);
+            break;
         }
         wt_send_publish(driver);
         if (drops)
@@ -98,6 +130,7 @@ static DWORD kernel_session_started(void *port)
     uint64_t value;
     while (read(k->stop_fd, &value, sizeof(value)) > 0) /* a previous session's stop */
         ;
+    __atomic_store_n(&k->mtu, current_mtu(k), __ATOMIC_RELAXED);
     DWORD err = wt_thread_start(&k->reader, reader_thread, k);
     if (err)
         return wt_log_error(err, "Failed to start the reader thread of \"%s\"", k->dev->name_utf8);
@@ -236,7 +269,13 @@ static void kernel_destroy(struct wt_device *dev)
 
 static DWORD kernel_set_mtu(struct wt_device *dev, DWORD mtu)
 {
-    NETLINK_CALL(dev, wt_nl_set_link(k_->tun.nl_fd, k_->tun.ifindex, mtu, -1));
+    struct wt_kernel *k = dev->port;
+    wt_mutex_lock(&k->netlink_lock);
+    DWORD err = wt_nl_set_link(k->tun.nl_fd, k->tun.ifindex, mtu, -1);
+    wt_mutex_unlock(&k->netlink_lock);
+    if (!err) /* the reader's next reads are of the new size (a larger packet read meanwhile is counted) */
+        __atomic_store_n(&k->mtu, (uint32_t)mtu, __ATOMIC_RELAXED);
+    return err;
 }
 
 static DWORD kernel_get_mtu(struct wt_device *dev, DWORD *mtu)

@@ -16,6 +16,8 @@
 #include <wchar.h>
 #include <sys/socket.h>
 #include <linux/rtnetlink.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 static int enter_own_namespace(void)
@@ -238,6 +240,56 @@ static void test_private_namespace_without_descriptors(void)
     WintunCloseAdapter(a);
 }
 
+/* Sends count UDP datagrams of payload bytes from this namespace to 10.78.0.2, routed out of the
+ * adapter that holds 10.78.0.1/24. */
+static void send_udp(int count, int payload)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+    inet_pton(AF_INET, "10.78.0.2", &to.sin_addr);
+    char buf[2000] = { 0 };
+    for (int i = 0; i < count; ++i)
+        sendto(fd, buf, (size_t)payload, 0, (struct sockaddr *)&to, sizeof(to));
+    close(fd);
+}
+
+/* The ring holds what Wintun's arithmetic says: a 128 KiB ring of 1028-byte packets holds at least
+ * 90 % of capacity - 4 bytes of them (it held 64, half, when every read reserved 64 KiB), and
+ * every packet is whole. */
+static void test_ring_fills_as_wintun_says(void)
+{
+    WINTUN_ADAPTER_HANDLE a = WintunCreateAdapter(L"wtk7", L"T", NULL);
+    WINTUN_ADDRESS v4 = { .Family = AF_INET, .PrefixLength = 24, .Address = { 10, 78, 0, 1 } };
+    CHECK(a && WintunAddAdapterAddress(a, &v4));
+    WINTUN_SESSION_HANDLE s = a ? WintunStartSession(a, 0x20000) : NULL;
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    send_udp(300, 1000); /* IPv4 + UDP: 1028 bytes each, nobody reading */
+    WINTUN_ADAPTER_STATISTICS st;
+    WAIT_UNTIL(WintunGetAdapterStatistics(a, &st) && st.SendPackets + st.SendDrops >= 300, 5000);
+    const uint64_t fit = (uint64_t)(0x20000 - 4) * 9 / 10 / tun_packet_space(1028);
+    if (st.SendPackets < fit)
+        printf("the ring took %llu packets, %llu should fit\n", (unsigned long long)st.SendPackets, (unsigned long long)fit);
+    CHECK(st.SendPackets >= fit && st.SendErrors == 0);
+    DWORD size, whole = 0, count = 0;
+    for (BYTE *p; (p = WintunReceivePacket(s, &size)); ++count) {
+        whole += size == 1028;
+        WintunReleaseReceivePacket(s, p);
+    }
+    CHECK(count == st.SendPackets && whole == count);
+    /* A smaller MTU sizes the reads anew. */
+    CHECK(WintunSetAdapterMtu(a, 576));
+    send_udp(5, 500);
+    WAIT_UNTIL(WintunGetAdapterStatistics(a, &st) && st.SendPackets >= count + 5, 5000);
+    for (BYTE *p; (p = receive_wait(s, &size, 1000));) {
+        CHECK(size == 528);
+        WintunReleaseReceivePacket(s, p);
+    }
+    WintunEndSession(s);
+    WintunCloseAdapter(a);
+}
+
 static void test_private_namespace(void)
 {
 #ifdef __SANITIZE_THREAD__
@@ -280,6 +332,7 @@ int main(void)
     RUN(test_removed_under_a_reader);
     RUN(test_logger_closes_on_removal);
     RUN(test_nothing_lost_at_teardown);
+    RUN(test_ring_fills_as_wintun_says);
     RUN(test_private_namespace);
     RUN(test_private_namespace_without_descriptors);
     return test_summary();
