@@ -72,10 +72,16 @@ static DWORD configure(struct wt_device *dev, enum config_op op, const struct co
     }
     case GET_MTU:
         return a->out ? dev->ops->get_mtu(dev, a->out) : ERROR_INVALID_PARAMETER;
-    case ADD_ADDRESS:
+    case ADD_ADDRESS: {
         if (check_address(a->address))
             return wt_log_error(ERROR_INVALID_PARAMETER, "Not an IPv4 or IPv6 address with a valid prefix length");
+        /* The rule WintunSetAdapterMtu keeps, kept here too, the same on every backend. */
+        DWORD mtu;
+        if (a->address->Family == AF_INET6 && !dev->ops->get_mtu(dev, &mtu) && mtu < MIN_MTU_IPV6)
+            return wt_log_error(ERROR_INVALID_PARAMETER, "IPv6 needs an MTU of at least %u: adapter \"%s\" has %u",
+                                MIN_MTU_IPV6, dev->name_utf8, (unsigned)mtu);
         return dev->ops->add_address(dev, a->address);
+    }
     case DELETE_ADDRESS:
         return check_address(a->address) ? ERROR_INVALID_PARAMETER : dev->ops->delete_address(dev, a->address);
     case GET_ADDRESSES:

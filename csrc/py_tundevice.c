@@ -1076,13 +1076,14 @@ static int TunDevice_set_mtu(TunDevice *self, PyObject *value, void *c)
         wt_type_error("mtu must be an int", value);
         return -1;
     }
-    long mtu = PyLong_AsLong(value);
+    int overflow;
+    long mtu = PyLong_AsLongAndOverflow(value, &overflow); /* a huge int is a bad value, no OverflowError */
     if (mtu == -1 && PyErr_Occurred())
         return -1;
     if (!adapter_of(self))
         return -1;
-    if (mtu < 68 || mtu > 65535) {
-        PyErr_Format(PyExc_ValueError, "mtu must be between 68 and 65535 (1280 with IPv6), not %ld", mtu);
+    if (overflow || mtu < 68 || mtu > 65535) {
+        PyErr_Format(PyExc_ValueError, "mtu must be between 68 and 65535 (1280 with IPv6), not %R", value);
         return -1;
     }
     wt_log_clear_last();
@@ -1198,8 +1199,14 @@ static PyObject *TunDevice_add_address_raw(TunDevice *self, PyObject *args)
     WINTUN_ADAPTER_HANDLE adapter = self->adapter; /* GIL released: close() may run meanwhile */
     BOOL ok;
     WITHOUT_GIL(ok, WintunAddAdapterAddress(adapter, &address));
-    if (!ok)
-        return wt_raise(state_of(self), GetLastError(), "cannot add the address");
+    if (!ok) {
+        DWORD err = GetLastError();
+        if (err != ERROR_INVALID_PARAMETER)
+            return wt_raise(state_of(self), err, "cannot add the address");
+        PyErr_Format(PyExc_ValueError, "address refused: %s", wt_log_last_error()); /* IPv6 under MTU 1280 */
+        wt_log_clear_last();
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
 

@@ -261,8 +261,7 @@ static void read_address(const struct nlmsghdr *h, void *context)
     if (h->nlmsg_type != RTM_NEWADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
         return;
     const struct ifaddrmsg *ifa = NLMSG_DATA(h);
-    if (ifa->ifa_index != list->ifindex || ifa->ifa_scope != RT_SCOPE_UNIVERSE ||
-        (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+    if (ifa->ifa_index != list->ifindex || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
         return;
     const void *local = NULL, *address = NULL;
     int len = (int)IFA_PAYLOAD(h);

@@ -23,7 +23,8 @@ DWORD wt_nl_disable_ipv6_autoconf(int fd, unsigned ifindex);
 /* RTM_NEWADDR (IPv6 with IFA_F_NODAD: usable at once) or RTM_DELADDR. */
 DWORD wt_nl_add_address(int fd, unsigned ifindex, const WINTUN_ADDRESS *address);
 DWORD wt_nl_delete_address(int fd, unsigned ifindex, const WINTUN_ADDRESS *address);
-/* The interface's addresses of global scope, in the kernel's order. As WintunGetAdapterAddresses. */
+/* Every address the interface holds, link-local included, in the kernel's order. As
+ * WintunGetAdapterAddresses. */
 DWORD wt_nl_get_addresses(int fd, unsigned ifindex, WINTUN_ADDRESS *addresses, DWORD *count);
 
 /* The reply parsers behind wt_nl_get_link and wt_nl_get_addresses, over the messages in buf

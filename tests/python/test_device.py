@@ -493,3 +493,18 @@ def test_a_closed_device_holds_no_descriptor():
     for tun in devices:
         tun.close()  # the objects stay referenced: no garbage collection helps here
     assert count() == before
+
+
+def test_the_ipv6_mtu_floor_holds_both_ways(tun_device):
+    """IPv6 needs an MTU of 1280: refused when the MTU is set and when an address is added."""
+    tun_device.mtu = 1000
+    with pytest.raises(ValueError, match="1280"):
+        tun_device.add_address("fd00:5::1/64")  # the emulated backend accepted it before
+    assert tun_device.addresses == []
+    tun_device.mtu = 1280
+    tun_device.add_address("fd00:5::1/64")
+    with pytest.raises(ValueError):
+        tun_device.mtu = 1279
+    with pytest.raises(ValueError):
+        tun_device.mtu = 2**70  # no OverflowError
+    assert tun_device.mtu == 1280

@@ -1,5 +1,6 @@
 """The kernel backend end to end, each test in network namespaces of its own: real TUN
 interfaces, checked with iproute2, ping and iperf3."""
+import ipaddress
 import json
 import os
 import shutil
@@ -244,3 +245,18 @@ def test_tunnel_carries_iperf3(script):
     report = tunnel_iperf3(ROOT, script, 3)
     assert "error" not in report, report.get("error")
     assert report["end"]["sum_received"]["bytes"] > 0
+
+
+def test_the_ipv6_mtu_floor_on_a_kernel_adapter(ns):
+    """The kernel refused an IPv6 address under MTU 1280 with a generic error, and a link-local
+    address was not counted when the MTU was lowered."""
+    with wintun.TunDevice("wtmtu", netns=ns.name) as tun:
+        tun.mtu = 1000
+        with pytest.raises(ValueError, match="1280"):
+            tun.add_address("fd00:6::1/64")
+        tun.mtu = 1280
+        tun.add_address("fe80::6/64")
+        assert ipaddress.ip_interface("fe80::6/64") in tun.addresses  # link-local listed too
+        with pytest.raises(ValueError):
+            tun.mtu = 1000
+        assert tun.mtu == 1280
