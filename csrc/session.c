@@ -659,26 +659,13 @@ out:
     return sent;
 }
 
-static int bad_packet(const BYTE *packet, DWORD size) { return size > TUN_MAX_IP_PACKET_SIZE || (!packet && size); }
-
-/* Every packet is checked before any is sent (nothing logged: see log_bad_packet). */
-static DWORD check_packets(const BYTE *const *packets, const DWORD *sizes, DWORD count)
-{
-    if (!count || !packets || !sizes)
-        return ERROR_INVALID_PARAMETER;
-    for (DWORD i = 0; i < count; ++i)
-        if (bad_packet(packets[i], sizes[i]))
-            return ERROR_INVALID_PARAMETER;
-    return ERROR_SUCCESS;
-}
-
-static void log_bad_packet(const BYTE *const *packets, const DWORD *sizes, DWORD count)
+/* The first packet no ring can carry (larger than 0xFFFF, or NULL with a size), or -1. */
+static int64_t first_bad_packet(const BYTE *const *packets, const DWORD *sizes, DWORD count)
 {
     for (DWORD i = 0; i < count; ++i)
-        if (bad_packet(packets[i], sizes[i])) {
-            wt_log_error(ERROR_INVALID_PARAMETER, "Packet %u: size %u or data invalid", (unsigned)i, (unsigned)sizes[i]);
-            return;
-        }
+        if (sizes[i] > TUN_MAX_IP_PACKET_SIZE || (!packets[i] && sizes[i]))
+            return i;
+    return -1;
 }
 
 DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE handle, const BYTE *const *packets, const DWORD *sizes,
@@ -687,14 +674,12 @@ DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE handle, const BYTE *const *
     struct wt_session *session = session_enter(handle);
     if (!session)
         return 0;
-    DWORD sent = 0, err = check_packets(packets, sizes, count);
-    if (err) {
-        session_leave(handle, session);
-        if (err == ERROR_INVALID_PARAMETER && count && packets && sizes)
-            log_bad_packet(packets, sizes, count); /* after leaving: the callback may end the session */
-        SetLastError(err);
-        return 0;
-    }
+    DWORD sent = 0;
+    int64_t bad = -1; /* every packet is checked before any is sent */
+    if (!count || !packets || !sizes)
+        SetLastError(ERROR_INVALID_PARAMETER);
+    else if ((bad = first_bad_packet(packets, sizes, count)) >= 0)
+        ; /* logged below, once the call has left: the callback may end the session */
 #if WT_NATIVE
     else if (wt_native_session(session))
         sent = wt_native_send_packets(session, packets, sizes, count);
@@ -702,6 +687,9 @@ DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE handle, const BYTE *const *
     else
         sent = send_packets(session, packets, sizes, count);
     session_leave(handle, session);
+    if (bad >= 0)
+        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Packet %u: size %u or data invalid", (unsigned)bad,
+                                  (unsigned)sizes[bad]));
     return sent;
 }
 

@@ -50,7 +50,7 @@ static uint32_t wait_for_tail(wt_driver *driver, TUN_RING *ring, uint32_t head)
  * slow peer never pins ring space that was already delivered. ends[i] is the offset just past
  * packets[i]; batch_end (past trailing discards too) is published once all are taken. At teardown
  * (disconnecting) it stops waiting: the packets the port does not take at once are counted as
- * dropped. Returns how many were taken or dropped: all of them. */
+ * dropped, so every packet passed in is accounted for when it returns. */
 static void transmit_all(wt_driver *driver, TUN_RING *ring, const wt_packet *packets, const uint32_t *ends,
                          uint32_t count, uint32_t batch_end)
 {

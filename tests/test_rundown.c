@@ -158,7 +158,6 @@ static void *start_session_thread(void *arg)
 
 static void test_start_session_against_close(void)
 {
-    int started = 0, refused = 0;
     for (int i = 0; i < 200; ++i) {
         struct start_race r = { .adapter = emulated_adapter(L"start-close") };
         pthread_t t;
@@ -168,17 +167,14 @@ static void test_start_session_against_close(void)
         WintunCloseAdapter(r.adapter);
         pthread_join(t, NULL);
         if (r.session) {
-            ++started;
             DWORD size;
             BYTE *p = WintunReceivePacket(r.session, &size);
             CHECK(!p && GetLastError() == ERROR_HANDLE_EOF); /* the adapter went away under it */
             WintunEndSession(r.session);
         } else {
-            ++refused;
             CHECK(r.error == ERROR_INVALID_HANDLE || r.error == ERROR_DEV_NOT_EXIST);
         }
     }
-    CHECK(started + refused == 200);
 }
 
 /* ---- EndSession against calls in flight ---- */
