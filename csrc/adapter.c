@@ -506,6 +506,28 @@ BOOL WINAPI WintunGetAdapterName(WINTUN_ADAPTER_HANDLE adapter, WCHAR *name, DWO
     return with_device(adapter, get_name, &out);
 }
 
+struct ifname_buffer
+{
+    char *name;
+    DWORD size;
+};
+
+static DWORD get_ifname(struct wt_device *dev, void *arg)
+{
+    struct ifname_buffer *out = arg;
+    if (!out->name || !out->size)
+        return ERROR_INVALID_PARAMETER;
+    if (!dev->ops->get_ifname)
+        return ERROR_NOT_SUPPORTED;
+    return dev->ops->get_ifname(dev, out->name, out->size);
+}
+
+BOOL WINAPI WintunGetAdapterInterfaceName(WINTUN_ADAPTER_HANDLE adapter, char *name, DWORD size)
+{
+    struct ifname_buffer out = { name, size };
+    return with_device(adapter, get_ifname, &out);
+}
+
 static DWORD get_stats(struct wt_device *dev, void *stats)
 {
     if (!stats)

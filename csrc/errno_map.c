@@ -34,7 +34,11 @@ DWORD wt_win32_from_errno(int err)
     case ENXIO:
         return ERROR_DEV_NOT_EXIST;
     case ENOTSUP:
+    case EAFNOSUPPORT:
         return ERROR_NOT_SUPPORTED;
+    case EMFILE:
+    case ENFILE:
+        return ERROR_TOO_MANY_OPEN_FILES;
     case ENAMETOOLONG:
         return ERROR_INVALID_NAME;
     case ETIMEDOUT:

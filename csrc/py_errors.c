@@ -118,6 +118,10 @@ static int errno_for(DWORD winerror)
         return ENOMEM;
     case ERROR_NOT_READY:
         return ENOTCONN;
+    case ERROR_TOO_MANY_OPEN_FILES:
+        return EMFILE;
+    case ERROR_MAX_THRDS_REACHED:
+        return EAGAIN;
     default:
         return EIO;
     }
@@ -185,6 +189,10 @@ static const char *own_text(DWORD winerror)
         return "the adapter has been removed";
     case ERROR_NOT_READY:
         return "the adapter is down";
+    case ERROR_TOO_MANY_OPEN_FILES:
+        return "too many open files: the process or the system has no file descriptor left";
+    case ERROR_MAX_THRDS_REACHED:
+        return "no more threads can be created: a limit on threads or on memory for their stacks was reached";
     default:
         return NULL;
     }

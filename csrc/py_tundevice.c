@@ -1009,6 +1009,25 @@ static PyObject *TunDevice_get_netns(TunDevice *self, void *c)
     return Py_NewRef(self->netns ? self->netns : Py_None);
 }
 
+/* The kernel's name of the interface, read from the OS; None where there is none. */
+static PyObject *TunDevice_get_ifname(TunDevice *self, void *c)
+{
+    (void)c;
+    if (!adapter_of(self))
+        return NULL;
+    char name[64];
+    BOOL ok;
+    WITHOUT_GIL(ok, WintunGetAdapterInterfaceName(self->adapter, name, sizeof(name)));
+    if (ok)
+        return PyUnicode_DecodeFSDefault(name);
+    DWORD err = GetLastError();
+    if (err == ERROR_NOT_SUPPORTED) {
+        wt_log_clear_last();
+        Py_RETURN_NONE;
+    }
+    return wt_raise(state_of(self), err, "cannot read the interface's name");
+}
+
 static PyObject *TunDevice_netns_fds(TunDevice *self, PyObject *Py_UNUSED(ignored))
 {
     if (!adapter_of(self))
@@ -1418,7 +1437,11 @@ static int TunDevice_set_write_timeout(TunDevice *self, PyObject *value, void *c
 }
 
 static PyGetSetDef TunDevice_getset[] = {
-    { "name", (getter)TunDevice_get_name, NULL, "The adapter's name.", NULL },
+    { "name", (getter)TunDevice_get_name, NULL, "The adapter's name, as given (up to 127 characters).", NULL },
+    { "ifname", (getter)TunDevice_get_ifname, NULL,
+      "The kernel's name of the interface (Linux: name itself when it is at most 15 bytes, else one derived from it, "
+      "the full name being an alternative name), or None where there is no Linux interface (emulated, Windows).",
+      NULL },
     { "tunnel_type", (getter)TunDevice_get_tunnel_type, NULL, "The tunnel type given at creation.", NULL },
     { "backend", (getter)TunDevice_get_backend, NULL, "'kernel' or 'emulated'.", NULL },
     { "netns", (getter)TunDevice_get_netns, NULL, "The network namespace asked for (kernel backend), or None.", NULL },

@@ -51,8 +51,12 @@
  * Adapters and backends (Linux): WintunCreateAdapter makes a kernel TUN interface ("kernel"
  * backend) or an in-process emulated adapter that needs no privileges ("emulated" backend). The
  * environment variable WINTUN_BACKEND picks one: "emulated" or "kernel" (the default). Names are
- * at most 127 characters (ERROR_BUFFER_OVERFLOW, as Wintun); the kernel backend also refuses
- * names Linux cannot take (15 bytes of UTF-8) with ERROR_INVALID_NAME, never truncating them.
+ * at most 127 characters (ERROR_BUFFER_OVERFLOW, as Wintun). A kernel adapter's interface is
+ * named after it: the name itself if Linux takes it (at most 15 bytes), else a name derived from
+ * it (its first six letters, '-', 8 hex digits of a hash: stable), with the full name as the
+ * interface's alternative name (Linux 5.5; ERROR_NOT_SUPPORTED without). Names with '%' (a kernel
+ * template), '/', ':' or white space, or longer than 127 bytes of UTF-8, get ERROR_INVALID_NAME:
+ * never truncated or altered. WintunGetAdapterInterfaceName (wintun_ext.h) gives the kernel's.
  * wintun_ext.h has this library's extensions (statistics, MTU, addresses, backend choice).
  *
  * Programs that load the functions at run time, as Wintun's example does

@@ -38,6 +38,12 @@ WINTUN_API BOOL WINAPI WintunGetAdapterGUID(WINTUN_ADAPTER_HANDLE Adapter, GUID 
 /* Copies the adapter's name into Name (Size characters, NUL included). ERROR_INSUFFICIENT_BUFFER
  * if it does not fit. */
 WINTUN_API BOOL WINAPI WintunGetAdapterName(WINTUN_ADAPTER_HANDLE Adapter, WCHAR *Name, DWORD Size);
+/* Linux: the kernel's name of the adapter's interface, in UTF-8 (Size bytes, NUL included), as
+ * the kernel has it now: the adapter's name where Linux takes it (at most 15 bytes), else one
+ * derived from it, with the full name as an alternative name (see WintunCreateAdapter).
+ * ERROR_INSUFFICIENT_BUFFER if it does not fit (16 bytes always do); ERROR_NOT_SUPPORTED where
+ * there is no Linux interface (an emulated adapter, Windows). */
+WINTUN_API BOOL WINAPI WintunGetAdapterInterfaceName(WINTUN_ADAPTER_HANDLE Adapter, char *Name, DWORD Size);
 
 /* Windows: loads the official wintun.dll that kernel adapters go through, from Path (NULL: the
  * WINTUN_DLL environment variable, else wintun.dll in this library's folder, the application's

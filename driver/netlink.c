@@ -20,6 +20,13 @@
 #ifndef IN6_ADDR_GEN_MODE_NONE
 #define IN6_ADDR_GEN_MODE_NONE 1
 #endif
+#ifndef RTM_NEWLINKPROP /* Linux 5.5 */
+#define RTM_NEWLINKPROP 108
+#define IFLA_PROP_LIST 52
+#define IFLA_ALT_IFNAME 53
+#endif
+
+struct wt_nl_fault wt_nl_fault;
 
 struct request
 {
@@ -69,8 +76,9 @@ static void end_nest(struct request *req, struct rtattr *nest)
 
 /* The messages in buf[0..n) that answer request seq: each answer goes to each(); returns
  * ERROR_SUCCESS at the end of the reply (NLMSG_DONE or an acknowledgement), the error the kernel
- * reported, or ERROR_MORE_DATA when more is to come. Every length is checked: buf is untrusted. */
-static DWORD parse_replies(const void *buf, size_t n, uint32_t seq, const char *what,
+ * reported (logged; errno `quiet` is ERROR_NOT_SUPPORTED, not logged: the caller explains it),
+ * or ERROR_MORE_DATA when more is to come. Every length is checked: buf is untrusted. */
+static DWORD parse_replies(const void *buf, size_t n, uint32_t seq, const char *what, int quiet,
                            void (*each)(const struct nlmsghdr *, void *), void *context)
 {
     /* An int, never cast to unsigned: NLMSG_NEXT takes the aligned length off, which can leave
@@ -90,6 +98,8 @@ static DWORD parse_replies(const void *buf, size_t n, uint32_t seq, const char *
             if (!err)
                 return ERROR_SUCCESS;
             err = err == INT32_MIN ? EIO : -err;
+            if (err == quiet)
+                return ERROR_NOT_SUPPORTED;
             DWORD code = err == EEXIST ? ERROR_OBJECT_ALREADY_EXISTS
                          : err == EADDRNOTAVAIL || err == ENODEV ? ERROR_NOT_FOUND
                                                                  : wt_win32_from_errno(err);
@@ -104,15 +114,41 @@ static DWORD parse_replies(const void *buf, size_t n, uint32_t seq, const char *
     return ERROR_MORE_DATA;
 }
 
+/* The error a test injected for req (wt_nl_fault), answered as the kernel answers one. */
+static int injected(const struct request *req, void *reply, size_t size)
+{
+    int err = __atomic_load_n(&wt_nl_fault.err, __ATOMIC_ACQUIRE);
+    if (!err || req->header.nlmsg_type != wt_nl_fault.type)
+        return 0;
+    size_t fixed = req->header.nlmsg_type == RTM_NEWADDR || req->header.nlmsg_type == RTM_DELADDR
+                       ? sizeof(struct ifaddrmsg)
+                       : sizeof(struct ifinfomsg);
+    const struct rtattr *first = (const struct rtattr *)((const char *)req + NLMSG_LENGTH(fixed));
+    if (wt_nl_fault.attribute && (req->header.nlmsg_len <= NLMSG_LENGTH(fixed) || first->rta_type != wt_nl_fault.attribute))
+        return 0;
+    if (wt_nl_fault.family && req->link.ifi_family != wt_nl_fault.family)
+        return 0;
+    struct nlmsghdr *h = reply;
+    memset(reply, 0, size);
+    h->nlmsg_len = NLMSG_LENGTH(sizeof(struct nlmsgerr));
+    h->nlmsg_type = NLMSG_ERROR;
+    h->nlmsg_seq = req->header.nlmsg_seq;
+    ((struct nlmsgerr *)NLMSG_DATA(h))->error = -err;
+    return 1;
+}
+
 /* Sends req and waits for its acknowledgement; for a dump, hands every reply to each(). */
-static DWORD transact(int fd, struct request *req, const char *what, void (*each)(const struct nlmsghdr *, void *),
-                      void *context)
+static DWORD transact_quiet(int fd, struct request *req, const char *what, int quiet,
+                            void (*each)(const struct nlmsghdr *, void *), void *context)
 {
     req->header.nlmsg_seq = __atomic_add_fetch(&next_seq, 1, __ATOMIC_RELAXED);
+    static _Thread_local char buffer[32768];
+    if (injected(req, buffer, NLMSG_SPACE(sizeof(struct nlmsgerr))))
+        return parse_replies(buffer, NLMSG_SPACE(sizeof(struct nlmsgerr)), req->header.nlmsg_seq, what, quiet, each,
+                             context);
     struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
     if (sendto(fd, req, req->header.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
         return wt_log_errno(errno, "Failed to send the netlink request to %s", what);
-    static _Thread_local char buffer[32768];
     for (;;) {
         ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
         if (n < 0) {
@@ -120,10 +156,16 @@ static DWORD transact(int fd, struct request *req, const char *what, void (*each
                 continue;
             return wt_log_errno(errno, "Failed to receive the netlink reply to %s", what);
         }
-        DWORD err = parse_replies(buffer, (size_t)n, req->header.nlmsg_seq, what, each, context);
+        DWORD err = parse_replies(buffer, (size_t)n, req->header.nlmsg_seq, what, quiet, each, context);
         if (err != ERROR_MORE_DATA)
             return err;
     }
+}
+
+static DWORD transact(int fd, struct request *req, const char *what, void (*each)(const struct nlmsghdr *, void *),
+                      void *context)
+{
+    return transact_quiet(fd, req, what, 0, each, context);
 }
 
 static void init_link_request(struct request *req, unsigned short type, unsigned short flags, unsigned ifindex)
@@ -163,7 +205,23 @@ DWORD wt_nl_disable_ipv6_autoconf(int fd, unsigned ifindex)
     add_attribute(&req, IFLA_INET6_ADDR_GEN_MODE, &mode, sizeof(mode));
     end_nest(&req, inet6);
     end_nest(&req, spec);
-    return transact(fd, &req, "turn off IPv6 address autoconfiguration", NULL, NULL);
+    /* EAFNOSUPPORT: IPv6 is off (ipv6.disable=1), so there is nothing to turn off. */
+    DWORD err = transact_quiet(fd, &req, "turn off IPv6 address autoconfiguration", EAFNOSUPPORT, NULL, NULL);
+    return err == ERROR_NOT_SUPPORTED ? ERROR_SUCCESS : err;
+}
+
+DWORD wt_nl_add_altname(int fd, unsigned ifindex, const char *name)
+{
+    struct request req;
+    size_t len = strlen(name);
+    if (len >= 128)
+        return wt_log_error(ERROR_INVALID_NAME, "\"%s\" is longer than an alternative interface name (127 bytes)", name);
+    init_link_request(&req, RTM_NEWLINKPROP, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, ifindex);
+    struct rtattr *list = add_attribute(&req, IFLA_PROP_LIST | NLA_F_NESTED, NULL, 0); /* strict: marked nested */
+    add_attribute(&req, IFLA_ALT_IFNAME, name, len + 1);
+    end_nest(&req, list);
+    /* EOPNOTSUPP: the kernel has no alternative names (before 5.5); the caller says what that means. */
+    return transact_quiet(fd, &req, "add the alternative interface name", EOPNOTSUPP, NULL, NULL);
 }
 
 struct link_state
@@ -172,6 +230,7 @@ struct link_state
     int found;
     DWORD mtu;
     BOOL up;
+    char name[16]; /* IFLA_IFNAME, "" if absent or too long */
 };
 
 static void read_link(const struct nlmsghdr *h, void *context)
@@ -188,31 +247,59 @@ static void read_link(const struct nlmsghdr *h, void *context)
     for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
         if (a->rta_type == IFLA_MTU && RTA_PAYLOAD(a) >= sizeof(uint32_t))
             memcpy(&state->mtu, RTA_DATA(a), sizeof(uint32_t));
+        else if (a->rta_type == IFLA_IFNAME) {
+            size_t size = strnlen(RTA_DATA(a), RTA_PAYLOAD(a));
+            if (size < sizeof(state->name)) {
+                memcpy(state->name, RTA_DATA(a), size);
+                state->name[size] = 0;
+            }
+        }
 }
 
 DWORD wt_nl_parse_link_replies(const void *buf, size_t n, uint32_t seq, unsigned ifindex, DWORD *mtu, BOOL *up)
 {
     struct link_state state = { .ifindex = ifindex };
-    DWORD err = parse_replies(buf, n, seq, "read the interface", read_link, &state);
+    DWORD err = parse_replies(buf, n, seq, "read the interface", 0, read_link, &state);
     *mtu = state.mtu;
     *up = state.up;
     return err;
 }
 
-DWORD wt_nl_get_link(int fd, unsigned ifindex, DWORD *mtu, BOOL *up)
+static DWORD get_link(int fd, unsigned ifindex, struct link_state *state)
 {
     struct request req;
     init_link_request(&req, RTM_GETLINK, NLM_F_ACK, ifindex); /* the ACK ends the reply */
-    struct link_state state = { .ifindex = ifindex };
-    DWORD err = transact(fd, &req, "read the interface", read_link, &state);
+    state->ifindex = ifindex;
+    DWORD err = transact(fd, &req, "read the interface", read_link, state);
     if (err)
         return err;
-    if (!state.found)
+    if (!state->found)
         return wt_log_error(ERROR_DEV_NOT_EXIST, "Interface %u is gone", ifindex);
+    return ERROR_SUCCESS;
+}
+
+DWORD wt_nl_get_link(int fd, unsigned ifindex, DWORD *mtu, BOOL *up)
+{
+    struct link_state state = { 0 };
+    DWORD err = get_link(fd, ifindex, &state);
+    if (err)
+        return err;
     if (mtu)
         *mtu = state.mtu;
     if (up)
         *up = state.up;
+    return ERROR_SUCCESS;
+}
+
+DWORD wt_nl_get_ifname(int fd, unsigned ifindex, char name[16])
+{
+    struct link_state state = { 0 };
+    DWORD err = get_link(fd, ifindex, &state);
+    if (err)
+        return err;
+    if (!state.name[0])
+        return wt_log_error(ERROR_INVALID_DATA, "Interface %u has no name in the kernel's answer", ifindex);
+    memcpy(name, state.name, sizeof(state.name));
     return ERROR_SUCCESS;
 }
 
@@ -235,7 +322,12 @@ static DWORD address_request(int fd, unsigned short type, unsigned ifindex, cons
         req.address.ifa_flags = IFA_F_NODAD;
         add_attribute(&req, IFA_FLAGS, &flags, sizeof(flags));
     }
-    return transact(fd, &req, type == RTM_NEWADDR ? "add the address" : "remove the address", NULL, NULL);
+    const char *what = type == RTM_NEWADDR ? "add the address" : "remove the address";
+    DWORD err = transact_quiet(fd, &req, what, EAFNOSUPPORT, NULL, NULL);
+    if (err == ERROR_NOT_SUPPORTED)
+        wt_log_error(err, "Failed to %s: %s is off on this host", what,
+                     address->Family == AF_INET6 ? "IPv6 (ipv6.disable=1)" : "IPv4");
+    return err;
 }
 
 DWORD wt_nl_add_address(int fd, unsigned ifindex, const WINTUN_ADDRESS *address)
@@ -291,7 +383,7 @@ DWORD wt_nl_parse_address_replies(const void *buf, size_t n, uint32_t seq, unsig
                                   DWORD *count)
 {
     struct address_list list = { .ifindex = ifindex, .addresses = addresses, .room = *count };
-    DWORD err = parse_replies(buf, n, seq, "read the addresses", read_address, &list);
+    DWORD err = parse_replies(buf, n, seq, "read the addresses", 0, read_address, &list);
     *count = list.count;
     return err;
 }

@@ -18,7 +18,13 @@ int wt_nl_open(void);
 /* Sets the MTU (if mtu != 0) and the administrative state (up: 1 up, 0 down, -1 unchanged). */
 DWORD wt_nl_set_link(int fd, unsigned ifindex, DWORD mtu, int up);
 DWORD wt_nl_get_link(int fd, unsigned ifindex, DWORD *mtu, BOOL *up);
-/* No automatic IPv6 link-local address: the interface holds what is configured, nothing else. */
+/* The interface's name as the kernel has it now (renamed from outside, say). */
+DWORD wt_nl_get_ifname(int fd, unsigned ifindex, char name[16]);
+/* Adds an alternative name (RTM_NEWLINKPROP, Linux 5.5): ERROR_NOT_SUPPORTED, not logged, where
+ * the kernel has none; ERROR_OBJECT_ALREADY_EXISTS where another interface has that name. */
+DWORD wt_nl_add_altname(int fd, unsigned ifindex, const char *name);
+/* No automatic IPv6 link-local address: the interface holds what is configured, nothing else.
+ * Succeeds where IPv6 is off (ipv6.disable=1: EAFNOSUPPORT). */
 DWORD wt_nl_disable_ipv6_autoconf(int fd, unsigned ifindex);
 /* RTM_NEWADDR (IPv6 with IFA_F_NODAD: usable at once) or RTM_DELADDR. */
 DWORD wt_nl_add_address(int fd, unsigned ifindex, const WINTUN_ADDRESS *address);
@@ -26,6 +32,16 @@ DWORD wt_nl_delete_address(int fd, unsigned ifindex, const WINTUN_ADDRESS *addre
 /* Every address the interface holds, link-local included, in the kernel's order. As
  * WintunGetAdapterAddresses. */
 DWORD wt_nl_get_addresses(int fd, unsigned ifindex, WINTUN_ADDRESS *addresses, DWORD *count);
+
+/* Tests: the next requests of this type (and, if nonzero, whose first attribute is of this
+ * type, and whose family is this) get errno err from "the kernel" instead of being sent. */
+struct wt_nl_fault
+{
+    uint16_t type, attribute;
+    unsigned char family;
+    int err; /* 0: no fault; set last, atomically */
+};
+extern struct wt_nl_fault wt_nl_fault;
 
 /* The reply parsers behind wt_nl_get_link and wt_nl_get_addresses, over the messages in buf
  * (exposed for the fuzzer): ERROR_SUCCESS at the end of the reply, the kernel's error, or

@@ -32,6 +32,8 @@ typedef struct wt_backend_ops
     DWORD (*get_up)(struct wt_device *dev, BOOL *up);
     /* Optional: counters kept by the OS rather than by dev->driver. */
     DWORD (*get_stats)(struct wt_device *dev, WINTUN_ADAPTER_STATISTICS *stats);
+    /* Optional: the name of the OS's interface, in UTF-8, where it is not the adapter's own. */
+    DWORD (*get_ifname)(struct wt_device *dev, char *name, DWORD size);
 } wt_backend_ops;
 
 extern const wt_backend_ops wt_emulated_backend;

@@ -199,6 +199,40 @@ static const wt_port_ops kernel_port_ops = {
 
 /* ---- the interface ---- */
 
+/* The interface name of an adapter: its own where Linux takes it, else one derived from it
+ * (tun_open.h), with the full name an alternative name. */
+static DWORD check_name(const char *name, char ifname[WT_IFNAMSIZ])
+{
+    if (wt_tun_name_valid(name)) {
+        wt_tun_ifname(name, ifname);
+        return ERROR_SUCCESS;
+    }
+    if (strchr(name, '%'))
+        return wt_log_error(ERROR_INVALID_NAME, "\"%s\" is not a name for a kernel adapter: '%%' would make it a "
+                                                "template for the kernel", name);
+    if (!wt_tun_altname_valid(name))
+        return wt_log_error(ERROR_INVALID_NAME, "\"%s\" is not a name for a kernel adapter: Linux takes at most %d "
+                                                "bytes (UTF-8), without '/', ':' or white space", name, WT_ALTIFNAMSIZ - 1);
+    wt_tun_ifname(name, ifname);
+    return ERROR_SUCCESS;
+}
+
+/* The adapter's full name as an alternative name of its interface (ip link show NAME finds it);
+ * the interface is removed by the caller on failure. */
+static DWORD add_altname(struct wt_kernel *k, const char *ifname)
+{
+    DWORD err = wt_nl_add_altname(k->tun.nl_fd, k->tun.ifindex, k->dev->name_utf8);
+    if (err == ERROR_NOT_SUPPORTED)
+        return wt_log_error(err, "\"%s\" is longer than an interface name (15 bytes), and this kernel has no "
+                                 "alternative names (Linux 5.5 or later) to carry it: use a name of at most 15 bytes",
+                            k->dev->name_utf8);
+    if (err == ERROR_OBJECT_ALREADY_EXISTS || err == ERROR_ALREADY_EXISTS)
+        return wt_log_error(ERROR_ALREADY_EXISTS, "Another interface has the name \"%s\"", k->dev->name_utf8);
+    if (!err)
+        wt_log(WINTUN_LOG_INFO, "Adapter \"%s\" is interface %s", k->dev->name_utf8, ifname);
+    return err;
+}
+
 static DWORD kernel_create(struct wt_device *dev)
 {
     struct wt_kernel *k = calloc(1, sizeof(*k));
@@ -211,7 +245,10 @@ static DWORD kernel_create(struct wt_device *dev)
         free(k);
         return err;
     }
-    DWORD err = wt_tun_create(dev->name_utf8, dev->netns, &k->tun);
+    char ifname[WT_IFNAMSIZ];
+    DWORD err = check_name(dev->name_utf8, ifname);
+    if (!err)
+        err = wt_tun_create(ifname, dev->netns, &k->tun);
     if (err) {
         close(k->stop_fd);
         free(k);
@@ -220,7 +257,8 @@ static DWORD kernel_create(struct wt_device *dev)
     wt_mutex_init(&k->netlink_lock);
     /* The interface holds what is configured and nothing else (no automatic IPv6 link-local),
      * and is up, as a Wintun adapter is once created. */
-    if ((err = wt_nl_disable_ipv6_autoconf(k->tun.nl_fd, k->tun.ifindex)) ||
+    if ((strcmp(ifname, dev->name_utf8) && (err = add_altname(k, ifname))) ||
+        (err = wt_nl_disable_ipv6_autoconf(k->tun.nl_fd, k->tun.ifindex)) ||
         (err = wt_nl_set_link(k->tun.nl_fd, k->tun.ifindex, 0, 1))) {
         wt_tun_close(&k->tun);
         close(k->stop_fd);
@@ -298,6 +336,21 @@ static DWORD kernel_get_addresses(struct wt_device *dev, WINTUN_ADDRESS *address
     NETLINK_CALL(dev, wt_nl_get_addresses(k_->tun.nl_fd, k_->tun.ifindex, addresses, count));
 }
 
+static DWORD kernel_get_ifname(struct wt_device *dev, char *name, DWORD size)
+{
+    char current[WT_IFNAMSIZ];
+    struct wt_kernel *k = dev->port;
+    wt_mutex_lock(&k->netlink_lock);
+    DWORD err = wt_nl_get_ifname(k->tun.nl_fd, k->tun.ifindex, current);
+    wt_mutex_unlock(&k->netlink_lock);
+    if (err)
+        return err;
+    if (strlen(current) >= size)
+        return ERROR_INSUFFICIENT_BUFFER;
+    memcpy(name, current, strlen(current) + 1);
+    return ERROR_SUCCESS;
+}
+
 /* An interface deleted from outside (ip link del) is down: asking for that, or for its state,
  * succeeds; only bringing it up fails (ERROR_DEV_NOT_EXIST). */
 static DWORD kernel_set_up(struct wt_device *dev, BOOL up)
@@ -344,6 +397,7 @@ const wt_backend_ops wt_kernel_backend = {
     .add_address = kernel_add_address,
     .delete_address = kernel_delete_address,
     .get_addresses = kernel_get_addresses,
+    .get_ifname = kernel_get_ifname,
     .set_up = kernel_set_up,
     .get_up = kernel_get_up,
 };

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <stdint.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,15 +42,51 @@ struct job
     struct wt_tun_handles out;
 };
 
-int wt_tun_name_valid(const char *name)
+/* What the kernel's dev_valid_name() refuses, and '%', which TUNSETIFF would take as a template
+ * ("wt%d" becomes wt0): never a name of ours. */
+static int name_chars_valid(const char *name)
 {
-    size_t len = strlen(name);
-    if (!len || len >= IFNAMSIZ || !strcmp(name, ".") || !strcmp(name, ".."))
+    if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
         return 0;
     for (const char *p = name; *p; ++p)
-        if (*p == '/' || *p == ':' || *p == ' ' || (*p >= '\t' && *p <= '\r'))
+        if (*p == '/' || *p == ':' || *p == '%' || *p == ' ' || (*p >= '\t' && *p <= '\r'))
             return 0;
     return 1;
+}
+
+int wt_tun_name_valid(const char *name) { return strlen(name) < IFNAMSIZ && name_chars_valid(name); }
+
+int wt_tun_altname_valid(const char *name) { return strlen(name) < WT_ALTIFNAMSIZ && name_chars_valid(name); }
+
+/* FNV-1a: a hash that is the same in every process and on every machine. */
+static uint32_t name_hash(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)name; *p; ++p)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+void wt_tun_ifname(const char *name, char out[WT_IFNAMSIZ])
+{
+    if (wt_tun_name_valid(name)) {
+        memcpy(out, name, strlen(name) + 1);
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    for (const char *p = name; *p && n < 6; ++p)
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')
+            out[n++] = *p;
+    if (!n) {
+        out[n++] = 'w';
+        out[n++] = 't';
+    }
+    out[n++] = '-';
+    uint32_t h = name_hash(name);
+    for (int shift = 28; shift >= 0; shift -= 4)
+        out[n++] = hex[(h >> shift) & 0xF];
+    out[n] = 0;
 }
 
 /* In the namespace the calling thread is in. Async-signal-safe calls only: it also runs in a
@@ -291,7 +328,7 @@ DWORD wt_tun_create(const char *name, const char *netns, struct wt_tun_handles *
     struct job job = { .name = name, .netns_fd = -1, .out = { -1, -1, -1, -1, 0 } };
     if (!wt_tun_name_valid(name))
         return wt_log_error(ERROR_INVALID_NAME, "\"%s\" is not a name Linux takes for an interface: 1 to %d bytes, "
-                                                "without '/', ':' or white space", name, IFNAMSIZ - 1);
+                                                "without '/', ':', '%%' or white space", name, IFNAMSIZ - 1);
     DWORD err = ERROR_SUCCESS;
     if (!netns || !*netns) {
         open_here(&job);

@@ -26,7 +26,18 @@ struct wt_tun_handles
 DWORD wt_tun_create(const char *name, const char *netns, struct wt_tun_handles *out);
 void wt_tun_close(struct wt_tun_handles *handles);
 
-/* Whether name is one Linux accepts for an interface (dev_valid_name). */
+#define WT_IFNAMSIZ 16     /* IFNAMSIZ: an interface name, NUL included */
+#define WT_ALTIFNAMSIZ 128 /* ALTIFNAMSIZ: an alternative name (Linux 5.5) */
+
+/* Whether name is one Linux takes for an interface (dev_valid_name), and is no template: at most
+ * 15 bytes, without '/', ':', '%' or white space. */
 int wt_tun_name_valid(const char *name);
+/* The same rule for an alternative name: at most 127 bytes. */
+int wt_tun_altname_valid(const char *name);
+/* The interface name of an adapter called name: name itself where Linux takes it, else its first
+ * six letters, digits, '_' or '-' ("wt" if none), a '-' and 8 hex digits of a hash of the whole
+ * name (FNV-1a): "pymobiledevice3-tunnel-<UDID>" is "pymobi-" and the hash. Stable: the same
+ * name gives the same interface name in every process, on every machine. */
+void wt_tun_ifname(const char *name, char out[WT_IFNAMSIZ]);
 
 #endif

@@ -114,7 +114,10 @@ static void test_backend_choice(void)
     CHECK(a && WintunGetAdapterBackend(a) == WINTUN_BACKEND_EMULATED);
     int netns, userns;
     CHECK_ERR(WintunGetAdapterNetns(a, &netns, &userns), ERROR_NOT_SUPPORTED);
+    char ifname[16];
+    CHECK_ERR(WintunGetAdapterInterfaceName(a, ifname, sizeof(ifname)), ERROR_NOT_SUPPORTED); /* no interface */
     WintunCloseAdapter(a);
+    CHECK_ERR(WintunGetAdapterInterfaceName(a, ifname, sizeof(ifname)), ERROR_INVALID_HANDLE);
     CHECK_ERR(WintunCreateAdapterEx(L"k", L"T", NULL, (WINTUN_BACKEND)99), ERROR_NOT_SUPPORTED);
     CHECK_ERR(WintunCreateAdapterInNetns(L"k", L"T", NULL, NULL), ERROR_INVALID_PARAMETER);
     unsetenv("WINTUN_BACKEND");

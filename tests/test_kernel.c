@@ -6,6 +6,8 @@
  * permission), it checks that the failure is the documented one, and says so.
  */
 #include "helpers.h"
+#include "netlink.h"
+#include "tun_open.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -15,6 +17,7 @@
 #include <sys/resource.h>
 #include <wchar.h>
 #include <sys/socket.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -106,17 +109,147 @@ static void test_create_configure_remove(void)
     CHECK(if_nametoindex("wtk0") == 0); /* closing removed the interface */
 }
 
+static int interface_named(const char *name)
+{
+    char command[256];
+    snprintf(command, sizeof(command), "ip link show '%s' >/dev/null 2>&1", name);
+    return system(command) == 0;
+}
+
 static void test_names(void)
 {
-    CHECK_ERR(WintunCreateAdapter(L"sixteen-bytes-xx", L"T", NULL), ERROR_INVALID_NAME);
     CHECK_ERR(WintunCreateAdapter(L"a/b", L"T", NULL), ERROR_INVALID_NAME);
     CHECK_ERR(WintunCreateAdapter(L"a b", L"T", NULL), ERROR_INVALID_NAME);
+    CHECK_ERR(WintunCreateAdapter(L"a:b-and-more-than-fifteen", L"T", NULL), ERROR_INVALID_NAME);
+    /* '%' would make the name a template ("wt%d" becomes wt0): refused, short or long. */
+    CHECK_ERR(WintunCreateAdapter(L"wt%d", L"T", NULL), ERROR_INVALID_NAME);
+    CHECK_ERR(WintunCreateAdapter(L"wintun-adapter-%d", L"T", NULL), ERROR_INVALID_NAME);
+    CHECK(if_nametoindex("wt0") == 0);
     CHECK_ERR(WintunCreateAdapter(L"lo", L"T", NULL), ERROR_ALREADY_EXISTS); /* never taken over */
     CHECK(if_nametoindex("lo") == 1);
     WINTUN_ADAPTER_HANDLE a = WintunCreateAdapter(L"fifteen-bytes-x", L"T", NULL);
     CHECK(a != NULL);
     CHECK_ERR(WintunCreateAdapter(L"fifteen-bytes-x", L"T", NULL), ERROR_ALREADY_EXISTS);
+    char ifname[16];
+    CHECK(WintunGetAdapterInterfaceName(a, ifname, sizeof(ifname)) && !strcmp(ifname, "fifteen-bytes-x"));
+    CHECK_ERR(WintunGetAdapterInterfaceName(a, ifname, 4), ERROR_INSUFFICIENT_BUFFER);
+    CHECK_ERR(WintunGetAdapterInterfaceName(a, NULL, 16), ERROR_INVALID_PARAMETER);
     WintunCloseAdapter(a);
+}
+
+/* Wintun's names, up to 127 characters: the interface's name is derived from the adapter's, and
+ * the full name is its alternative name. */
+static void test_long_names(void)
+{
+    const WCHAR *pmd3 = L"pymobiledevice3-tunnel-00008030-001A2B3C4D5E802E";
+    const char *pmd3_utf8 = "pymobiledevice3-tunnel-00008030-001A2B3C4D5E802E";
+    char derived[WT_IFNAMSIZ], ifname[16];
+    wt_tun_ifname(pmd3_utf8, derived);
+    CHECK(!strncmp(derived, "pymobi-", 7) && strlen(derived) == 15);
+    WINTUN_ADAPTER_HANDLE a = WintunCreateAdapter(pmd3, L"T", NULL);
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    CHECK(WintunGetAdapterInterfaceName(a, ifname, sizeof(ifname)) && !strcmp(ifname, derived));
+    CHECK(if_nametoindex(derived) != 0);
+    CHECK(interface_named(pmd3_utf8)); /* ip link show <full name> */
+    WCHAR name[128];
+    CHECK(WintunGetAdapterName(a, name, 128) && !wcscmp(name, pmd3));
+    WINTUN_ADAPTER_HANDLE opened = WintunOpenAdapter(pmd3);
+    CHECK(opened != NULL);
+    WintunCloseAdapter(opened);
+    CHECK_ERR(WintunCreateAdapter(pmd3, L"T", NULL), ERROR_ALREADY_EXISTS);
+    WintunCloseAdapter(a);
+    CHECK(if_nametoindex(derived) == 0 && !interface_named(pmd3_utf8));
+    /* Stable: the same name, the same interface name. */
+    a = WintunCreateAdapter(pmd3, L"T", NULL);
+    CHECK(a && WintunGetAdapterInterfaceName(a, ifname, sizeof(ifname)) && !strcmp(ifname, derived));
+    WintunCloseAdapter(a);
+
+    /* 127 characters, the longest Wintun takes; 128 is too long anywhere. */
+    WCHAR longest[129];
+    for (int i = 0; i < 128; ++i)
+        longest[i] = L'a' + i % 26;
+    longest[127] = 0;
+    a = WintunCreateAdapter(longest, L"T", NULL);
+    CHECK(a != NULL);
+    WintunCloseAdapter(a);
+    longest[127] = L'x';
+    longest[128] = 0;
+    CHECK_ERR(WintunCreateAdapter(longest, L"T", NULL), ERROR_BUFFER_OVERFLOW);
+    /* 127 characters of two bytes each are more than an alternative name holds. */
+    WCHAR wide[128];
+    for (int i = 0; i < 127; ++i)
+        wide[i] = 0xE9;
+    wide[127] = 0;
+    CHECK_ERR(WintunCreateAdapter(wide, L"T", NULL), ERROR_INVALID_NAME);
+    /* Two names that share their first letters get different interfaces. */
+    WINTUN_ADAPTER_HANDLE b1 = WintunCreateAdapter(L"pymobiledevice3-tunnel-one", L"T", NULL);
+    WINTUN_ADAPTER_HANDLE b2 = WintunCreateAdapter(L"pymobiledevice3-tunnel-two", L"T", NULL);
+    CHECK(b1 && b2);
+    WintunCloseAdapter(b1);
+    WintunCloseAdapter(b2);
+
+    /* The full name taken as another interface's alternative name: refused, nothing left behind. */
+    CHECK(system("ip tuntap add dev wtdummy mode tun && ip link property add dev wtdummy altname "
+                 "pymobiledevice3-tunnel-taken") == 0);
+    wt_tun_ifname("pymobiledevice3-tunnel-taken", derived);
+    CHECK_ERR(WintunCreateAdapter(L"pymobiledevice3-tunnel-taken", L"T", NULL), ERROR_ALREADY_EXISTS);
+    CHECK(if_nametoindex(derived) == 0);
+    CHECK(system("ip link del wtdummy") == 0);
+
+    /* A kernel without alternative names (before 5.5: EOPNOTSUPP): a clear error, and the
+     * interface made for it removed. Short names still work. */
+    wt_nl_fault = (struct wt_nl_fault){ .type = RTM_NEWLINKPROP };
+    __atomic_store_n(&wt_nl_fault.err, EOPNOTSUPP, __ATOMIC_RELEASE);
+    CHECK_ERR(WintunCreateAdapter(pmd3, L"T", NULL), ERROR_NOT_SUPPORTED);
+    wt_tun_ifname(pmd3_utf8, derived);
+    CHECK(if_nametoindex(derived) == 0);
+    a = WintunCreateAdapter(L"wtshort", L"T", NULL);
+    CHECK(a != NULL);
+    WintunCloseAdapter(a);
+    __atomic_store_n(&wt_nl_fault.err, 0, __ATOMIC_RELEASE);
+}
+
+/* A host booted with ipv6.disable=1 answers the IPv6 parts of a request with EAFNOSUPPORT: the
+ * adapter still works for IPv4, and an IPv6 address gets a clear ERROR_NOT_SUPPORTED. */
+static void test_without_ipv6(void)
+{
+    wt_nl_fault = (struct wt_nl_fault){ .type = RTM_NEWLINK, .attribute = IFLA_AF_SPEC };
+    __atomic_store_n(&wt_nl_fault.err, EAFNOSUPPORT, __ATOMIC_RELEASE);
+    WINTUN_ADAPTER_HANDLE a = WintunCreateAdapter(L"wtnov6", L"T", NULL);
+    CHECK(a != NULL);
+    wt_nl_fault = (struct wt_nl_fault){ .type = RTM_NEWADDR, .family = AF_INET6 };
+    __atomic_store_n(&wt_nl_fault.err, EAFNOSUPPORT, __ATOMIC_RELEASE);
+    if (!a)
+        goto out;
+    WINTUN_ADDRESS v4 = { .Family = AF_INET, .PrefixLength = 24, .Address = { 10, 6, 9, 7 } };
+    WINTUN_ADDRESS v6 = { .Family = AF_INET6, .PrefixLength = 64, .Address = { 0xfd, 0, 0, 6, 0, 9, [15] = 7 } };
+    CHECK(WintunAddAdapterAddress(a, &v4));
+    CHECK_ERR(WintunAddAdapterAddress(a, &v6), ERROR_NOT_SUPPORTED);
+    CHECK(WintunSetAdapterMtu(a, 1280));
+    WINTUN_SESSION_HANDLE s = WintunStartSession(a, 0x20000);
+    CHECK(s != NULL);
+    const uint8_t peer[4] = { 10, 6, 9, 8 }, self[4] = { 10, 6, 9, 7 };
+    BYTE *p = s ? WintunAllocateSendPacket(s, 28) : NULL;
+    CHECK(p != NULL);
+    int replied = 0;
+    if (p) {
+        make_echo4(p, peer, self, 1, 0);
+        WintunSendPacket(s, p);
+        DWORD size;
+        BYTE *r;
+        while (!replied && (r = receive_wait(s, &size, 2000))) {
+            replied = size >= 28 && r[9] == 1 && r[20] == 0 && !memcmp(r + 12, self, 4);
+            WintunReleaseReceivePacket(s, r);
+        }
+    }
+    CHECK(replied);
+    if (s)
+        WintunEndSession(s);
+    WintunCloseAdapter(a);
+out:
+    __atomic_store_n(&wt_nl_fault.err, 0, __ATOMIC_RELEASE);
 }
 
 static void delete_link(unsigned index)
@@ -329,6 +462,8 @@ int main(void)
     WintunCloseAdapter(probe);
     RUN(test_create_configure_remove);
     RUN(test_names);
+    RUN(test_long_names);
+    RUN(test_without_ipv6);
     RUN(test_removed_under_a_reader);
     RUN(test_logger_closes_on_removal);
     RUN(test_nothing_lost_at_teardown);

@@ -73,6 +73,7 @@ def test_constructor_defaults_and_positional(tun_factory):
     try:
         assert re.fullmatch(r"wintun\d+", tun.name) and re.fullmatch(r"wintun\d+", other.name)
         assert tun.name != other.name
+        assert tun.ifname is None  # no Linux interface behind an emulated adapter
         assert tun.tunnel_type == "Wintun"
         assert tun.ring_capacity == 0x400000
         assert tun.backend == "emulated"

@@ -159,13 +159,40 @@ def test_deleted_without_a_session(ns):
 
 
 def test_names_and_existing_interfaces(ns):
-    with pytest.raises(ValueError, match="15 bytes|cannot take"):
-        wintun.TunDevice("sixteen-bytes-xx", netns=ns.name)
+    for bad in ("wt%d", "has space", "a/b", "per%cent-and-longer-than-15", "é" * 127):
+        with pytest.raises(ValueError, match="cannot take"):
+            wintun.TunDevice(bad, netns=ns.name)
+    assert "wt0" not in ns.run("ip", "link").stdout  # never a template
+    with pytest.raises(ValueError, match="127"):
+        wintun.TunDevice("x" * 128, netns=ns.name)
     with pytest.raises(wintun.AlreadyExistsError, match="never"):
         wintun.TunDevice("lo", netns=ns.name)
     assert ip_json(ns, "link", "show", "dev", "lo")[0]["ifname"] == "lo"
     with pytest.raises(wintun.NotFoundError):
         wintun.TunDevice("wtx", netns="no-such-namespace-here")
+
+
+def test_long_names_as_pymobiledevice3_gives_them(ns):
+    """Wintun's names up to 127 characters: the interface's name is derived from it (15 bytes,
+    stable), the full name is its alternative name, and the adapter is opened by it."""
+    name = "pymobiledevice3-tunnel-00008030-001A2B3C4D5E802E"
+    with wintun.TunDevice(name, netns=ns.name) as tun:
+        assert tun.name == name
+        ifname = tun.ifname
+        assert ifname.startswith("pymobi-") and len(ifname) == 15
+        link = ip_json(ns, "link", "show", name)[0]  # ip finds it by the full name
+        assert link["ifname"] == ifname and name in link.get("altnames", [])
+        tun.addr = "fd00:6::1/64"
+        assert ip_json(ns, "-6", "addr", "show", "dev", ifname)[0]["addr_info"][0]["local"] == "fd00:6::1"
+        with pytest.raises(wintun.AlreadyExistsError):
+            wintun.TunDevice(name, netns=ns.name)
+    assert name not in ns.run("ip", "link").stdout
+    with wintun.TunDevice(name, netns=ns.name) as again:
+        assert again.ifname == ifname  # stable
+    with wintun.TunDevice("wtshort", netns=ns.name) as short:
+        assert short.ifname == "wtshort" == short.name
+        ns.run("ip", "link", "set", "dev", "wtshort", "name", "wtrenamed")
+        assert short.ifname == "wtrenamed"  # as the kernel has it now
 
 
 def test_asyncio_on_a_kernel_adapter(ns):
