@@ -143,7 +143,7 @@ static const struct
 } error_texts[] = {
     { ERROR_SUCCESS, "The operation completed successfully." },
     { ERROR_FILE_NOT_FOUND, "The system cannot find the file specified." },
-    { ERROR_TOO_MANY_OPEN_FILES, "The system cannot open the file." },
+    { ERROR_TOO_MANY_OPEN_FILES, "Too many open files: no file descriptor is left." }, /* Windows: "The system cannot open the file." */
     { ERROR_ACCESS_DENIED, "Access is denied." },
     { ERROR_INVALID_HANDLE, "The handle is invalid." },
     { ERROR_NOT_ENOUGH_MEMORY, "Not enough memory resources are available to process this command." },
@@ -159,7 +159,7 @@ static const struct
     { ERROR_BUFFER_OVERFLOW, "The file name is too long." },
     { ERROR_INSUFFICIENT_BUFFER, "The data area passed to a system call is too small." },
     { ERROR_INVALID_NAME, "The filename, directory name, or volume label syntax is incorrect." },
-    { ERROR_MAX_THRDS_REACHED, "No more threads can be created in the system." },
+    { ERROR_MAX_THRDS_REACHED, "No more threads can be created in the system (a limit on threads or on memory for their stacks)." },
     { ERROR_BUSY, "The requested resource is in use." },
     { ERROR_ALREADY_EXISTS, "Cannot create a file when that file already exists." },
     { ERROR_NO_MORE_ITEMS, "No more data is available." },

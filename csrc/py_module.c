@@ -45,6 +45,17 @@ PyObject *wt_type_error(const char *expected, PyObject *value)
     return NULL;
 }
 
+int wt_get_buffer(PyObject *obj, Py_buffer *view, int writable, const char *what)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) == 0)
+        return 0;
+    if (PyErr_ExceptionMatches(PyExc_BufferError)) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "%s must be a C-contiguous%s bytes-like object", what, writable ? ", writable" : "");
+    }
+    return -1;
+}
+
 static PyObject *set_logger(PyObject *module, PyObject *callback)
 {
     return wt_py_set_logger(module, callback);
@@ -117,7 +128,7 @@ static PyObject *bench_buffer(PyObject *module, PyObject *arg)
     (void)module;
     static char sink[0x10000];
     Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_C_CONTIGUOUS) < 0)
+    if (wt_get_buffer(arg, &view, 0, "the buffer") < 0)
         return NULL;
     Py_ssize_t n = view.len < (Py_ssize_t)sizeof(sink) ? view.len : (Py_ssize_t)sizeof(sink);
     memcpy(sink, view.buf, (size_t)n);

@@ -259,17 +259,36 @@ static int set_on_full(TunDevice *self, PyObject *value)
 
 #define MAX_WRITE_TIMEOUT 10.0
 
-static int set_write_timeout(TunDevice *self, PyObject *value)
+/* A number of seconds: an int or a float (not a bool); an int too large for a double is +-inf,
+ * never an OverflowError. */
+static int seconds_of(PyObject *value, const char *expected, double *seconds)
 {
-    if (!PyLong_Check(value) && !PyFloat_Check(value)) {
-        wt_type_error("write_timeout must be a number of seconds", value);
+    if (PyBool_Check(value) || (!PyLong_Check(value) && !PyFloat_Check(value))) {
+        wt_type_error(expected, value);
         return -1;
     }
-    double seconds = PyFloat_AsDouble(value);
-    if (seconds == -1.0 && PyErr_Occurred())
+    *seconds = PyFloat_AsDouble(value);
+    if (*seconds != -1.0 || !PyErr_Occurred())
+        return 0;
+    if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+        return -1;
+    PyErr_Clear();
+    PyObject *zero = PyLong_FromLong(0);
+    int negative = zero ? PyObject_RichCompareBool(value, zero, Py_LT) : -1;
+    Py_XDECREF(zero);
+    if (negative < 0)
+        return -1;
+    *seconds = negative ? -HUGE_VAL : HUGE_VAL;
+    return 0;
+}
+
+static int set_write_timeout(TunDevice *self, PyObject *value)
+{
+    double seconds;
+    if (seconds_of(value, "write_timeout must be a number of seconds", &seconds) < 0)
         return -1;
     if (!(seconds >= 0 && seconds <= MAX_WRITE_TIMEOUT)) {
-        PyErr_Format(PyExc_ValueError, "write_timeout must be between 0 and %g seconds", MAX_WRITE_TIMEOUT);
+        PyErr_Format(PyExc_ValueError, "write_timeout must be between 0 and %d seconds", (int)MAX_WRITE_TIMEOUT);
         return -1;
     }
     self->write_timeout = seconds;
@@ -676,11 +695,20 @@ static PyObject *TunDevice_read(TunDevice *self, PyObject *Py_UNUSED(ignored))
 static PyObject *TunDevice_read_batch(TunDevice *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = { "max", NULL };
-    Py_ssize_t max = 64;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|n:read_batch", kwlist, &max))
+    PyObject *max_arg = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:read_batch", kwlist, &max_arg))
         return NULL;
+    Py_ssize_t max = 64;
+    if (max_arg) {
+        if (!PyLong_Check(max_arg))
+            return wt_type_error("max must be an int", max_arg);
+        max = PyNumber_AsSsize_t(max_arg, NULL); /* clamped: 2**70 is out of range, not an OverflowError */
+    }
     if (max < 1 || max > 0x10000) {
-        PyErr_Format(PyExc_ValueError, "max must be between 1 and 65536, not %zd", max);
+        if (max_arg)
+            PyErr_Format(PyExc_ValueError, "max must be between 1 and 65536, not %R", max_arg);
+        else
+            PyErr_Format(PyExc_ValueError, "max must be between 1 and 65536, not %zd", max);
         return NULL;
     }
     WINTUN_SESSION_HANDLE session = session_of(self);
@@ -728,7 +756,7 @@ static BOOL CALLBACK copy_into(void *context, const BYTE *packet, DWORD size)
 static PyObject *TunDevice_readinto(TunDevice *self, PyObject *arg)
 {
     Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+    if (wt_get_buffer(arg, &view, 1, "readinto()'s buffer") < 0)
         return NULL;
     PyObject *result = NULL;
     WINTUN_SESSION_HANDLE session = session_of(self);
@@ -754,15 +782,11 @@ static int parse_timeout(PyObject *timeout, DWORD *ms)
         *ms = INFINITE;
         return 0;
     }
-    if (!PyLong_Check(timeout) && !PyFloat_Check(timeout)) {
-        wt_type_error("timeout must be a number of seconds or None", timeout);
-        return -1;
-    }
-    double seconds = PyFloat_AsDouble(timeout);
-    if (seconds == -1.0 && PyErr_Occurred())
+    double seconds;
+    if (seconds_of(timeout, "timeout must be a number of seconds or None", &seconds) < 0)
         return -1;
     if (isnan(seconds) || seconds < 0) {
-        PyErr_SetString(PyExc_ValueError, "timeout must not be negative");
+        PyErr_Format(PyExc_ValueError, "timeout must not be negative%s", isnan(seconds) ? " or NaN" : "");
         return -1;
     }
     double millis = ceil(seconds * 1000.0);
@@ -910,7 +934,7 @@ static PyObject *TunDevice_write(TunDevice *self, PyObject *arg)
         return NULL;
     }
     Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_C_CONTIGUOUS) < 0)
+    if (wt_get_buffer(arg, &view, 0, "the packet") < 0)
         return NULL;
     PyObject *result = NULL;
     const char *data;
@@ -964,7 +988,7 @@ static PyObject *TunDevice_write_batch(TunDevice *self, PyObject *arg)
             PyErr_Format(PyExc_TypeError, "packet %zd is a str, not bytes-like", held);
             goto out;
         }
-        if (PyObject_GetBuffer(item, &views[held], PyBUF_C_CONTIGUOUS) < 0)
+        if (wt_get_buffer(item, &views[held], 0, "every packet") < 0)
             goto out;
         if (packet_of(&views[held], &data, &size) < 0) {
             ++held;
@@ -1273,7 +1297,7 @@ static PyObject *TunDevice_emu_inject(TunDevice *self, PyObject *arg)
     Py_ssize_t held = 0;
     PyObject *result = NULL;
     for (; held < count; ++held) {
-        if (PyObject_GetBuffer(PyTuple_GetItem(seq, held), &views[held], PyBUF_C_CONTIGUOUS) < 0)
+        if (wt_get_buffer(PyTuple_GetItem(seq, held), &views[held], 0, "every packet") < 0)
             goto out;
         if (views[held].len > TUN_MAX_IP_PACKET_SIZE || !views[held].len) {
             ++held;

@@ -40,6 +40,10 @@ wt_state *wt_state_of_type(PyTypeObject *type);
 /* Raises TypeError "<expected>, not <type of value>"; returns NULL. */
 PyObject *wt_type_error(const char *expected, PyObject *value);
 
+/* PyObject_GetBuffer, C-contiguous (and writable if asked); what the buffer cannot give is a
+ * TypeError "<what> must be ...", never a BufferError. */
+int wt_get_buffer(PyObject *obj, Py_buffer *view, int writable, const char *what);
+
 /* py_errors.c */
 int wt_errors_init(PyObject *module, wt_state *st);
 int wt_errors_traverse(wt_state *st, visitproc visit, void *arg);

@@ -170,7 +170,7 @@ class TunDevice(_wintun.TunDevice):
     WINTUN_BACKEND sets what 'auto' means.
     """
 
-    __slots__ = ()
+    __slots__ = ("_addr_set",)
 
     # ---- the adapter's network namespace (kernel backend, Linux) ----
 
@@ -214,12 +214,21 @@ class TunDevice(_wintun.TunDevice):
 
     @property
     def addr(self) -> Optional[str]:
-        """The adapter's first address as 'address/prefix' (read back from the OS), or None.
+        """The adapter's address as 'address/prefix', read back from the OS, or None.
 
         Setting it ('10.0.0.1', '10.0.0.1/16', 'fd00::2', an ipaddress object) makes it the
         adapter's only address of that family; without a prefix, /24 (IPv4) or /64 (IPv6).
+        Reading it gives the address last set this way for as long as the OS holds it (whatever
+        else was added meanwhile); otherwise the OS's first address that is not link-local,
+        else its first one.
         """
         addresses = self.addresses
+        chosen = getattr(self, "_addr_set", None)
+        if chosen in addresses:
+            return str(chosen)
+        for interface in addresses:
+            if not interface.ip.is_link_local:
+                return str(interface)
         return str(addresses[0]) if addresses else None
 
     @addr.setter
@@ -231,6 +240,7 @@ class TunDevice(_wintun.TunDevice):
         for other in current:
             if other.version == interface.version and other != interface:
                 self._delete_address(*_raw(other))
+        self._addr_set = interface
 
     def add_address(self, value: AddressLike) -> None:
         """Add an address (AlreadyExistsError if the adapter has it)."""
@@ -275,6 +285,8 @@ class TunDevice(_wintun.TunDevice):
         first. When the session ends meanwhile (down() or close() from anywhere), it returns
         True and the next read() raises AdapterClosedError. No thread on Linux."""
         _check_timeout(timeout)
+        if timeout is not None and timeout >= _FOREVER:
+            timeout = None  # as long as forever, and no float overflow in the loop's arithmetic
         if not _ASYNC_BY_FD:
             return await self._async_wait_in_thread(timeout)
         loop = asyncio.get_running_loop()
@@ -323,6 +335,7 @@ class TunDevice(_wintun.TunDevice):
 # Whether the read event is a file descriptor asyncio can watch (Linux's eventfd).
 _ASYNC_BY_FD = sys.platform != "win32"
 _THREAD_WAIT_SLICE = 0.05
+_FOREVER = 2.0**32  # seconds: a longer timeout is no timeout (136 years)
 
 
 def _check_timeout(timeout: Optional[float]) -> None:
@@ -331,7 +344,9 @@ def _check_timeout(timeout: Optional[float]) -> None:
         return
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
-    if math.isnan(timeout) or timeout < 0:
+    if isinstance(timeout, float) and math.isnan(timeout):
+        raise ValueError("timeout must not be negative or NaN")
+    if timeout < 0:
         raise ValueError("timeout must not be negative")
 
 

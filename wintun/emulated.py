@@ -39,11 +39,14 @@ class EmulatedOS:
 
         ``timeout``: 0 (the default) does not wait, None waits for ever, else seconds. down() from
         another thread ends the wait (None); close() makes it raise AdapterClosedError."""
+        from . import _FOREVER, _check_timeout
+
+        _check_timeout(timeout)  # as wait_read_event checks it
         packet = self._device._emu_capture()
         if packet is not None or timeout == 0:
             return packet
-        if timeout is not None and timeout < 0:
-            raise ValueError("timeout must not be negative")
+        if timeout is not None and timeout >= _FOREVER:
+            timeout = None
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
