@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -26,12 +27,14 @@
 
 struct wt_event
 {
-    uint32_t magic;
+    uint32_t magic; /* EVENT_MAGIC while open (atomic: a stale handle reads it) */
     int fd;
     int manual_reset;
     int woken_for_good;
-    int refs;
+    int refs;   /* the handle's and each waiter's; 0: closed (atomic) */
+    int closed; /* CloseHandle ran (atomic: only one of two racing closes counts) */
     unsigned generation; /* wt_process_generation() at creation */
+    struct wt_event *next_free;
 };
 
 static _Thread_local DWORD last_error;
@@ -39,27 +42,84 @@ static _Thread_local DWORD last_error;
 DWORD WintunCompat_GetLastError(void) { return last_error; }
 void WintunCompat_SetLastError(DWORD error) { last_error = error; }
 
+/* Closed events are kept, oldest reused first once more than EVENT_QUARANTINE wait: the memory
+ * of an event is never freed, so a handle used after CloseHandle (a thread that fetched it just
+ * before its session ended) reads a dead magic and gets ERROR_INVALID_HANDLE, never freed
+ * memory; only after that many newer closes may it name a new event, as Win32 handle values are
+ * reused. */
+#define EVENT_QUARANTINE 256
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct wt_event *pool_head, *pool_tail;
+static unsigned pool_count;
+
+static void pool_after_fork(void) { pthread_mutex_init(&pool_lock, NULL); }
+__attribute__((constructor)) static void pool_init(void) { pthread_atfork(NULL, NULL, pool_after_fork); }
+
 /* An event inherited across fork() shares its eventfd with the parent: signalling or draining it
  * in the child would act on the parent's event, so the child gets ERROR_INVALID_HANDLE. */
 static struct wt_event *event_from(HANDLE h)
 {
     struct wt_event *e = h;
-    if (!e || __atomic_load_n(&e->magic, __ATOMIC_RELAXED) != EVENT_MAGIC || e->generation != wt_process_generation()) {
+    if (!e || __atomic_load_n(&e->magic, __ATOMIC_ACQUIRE) != EVENT_MAGIC || e->generation != wt_process_generation()) {
         SetLastError(ERROR_INVALID_HANDLE);
         return NULL;
     }
     return e;
 }
 
-static void event_ref(struct wt_event *e) { __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED); }
+/* A reference unless the event is closed already; with it, e->fd stays open. */
+static int event_try_ref(struct wt_event *e)
+{
+    int refs = __atomic_load_n(&e->refs, __ATOMIC_RELAXED);
+    do
+        if (refs <= 0)
+            return 0;
+    while (!__atomic_compare_exchange_n(&e->refs, &refs, refs + 1, 1, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+    return 1;
+}
+
+/* The event behind h, referenced, or NULL with ERROR_INVALID_HANDLE. */
+static struct wt_event *event_acquire(HANDLE h)
+{
+    struct wt_event *e = event_from(h);
+    if (e && !event_try_ref(e)) {
+        SetLastError(ERROR_INVALID_HANDLE);
+        return NULL;
+    }
+    return e;
+}
 
 static void event_unref(struct wt_event *e)
 {
     if (__atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL))
         return;
-    e->magic = 0;
+    __atomic_store_n(&e->magic, 0, __ATOMIC_RELEASE);
     close(e->fd);
-    free(e);
+    __atomic_store_n(&e->fd, -1, __ATOMIC_RELAXED);
+    e->next_free = NULL;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_tail)
+        pool_tail->next_free = e;
+    else
+        pool_head = e;
+    pool_tail = e;
+    ++pool_count;
+    pthread_mutex_unlock(&pool_lock);
+}
+
+static struct wt_event *event_alloc(void)
+{
+    struct wt_event *e = NULL;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_count > EVENT_QUARANTINE) {
+        e = pool_head;
+        pool_head = e->next_free;
+        if (!pool_head)
+            pool_tail = NULL;
+        --pool_count;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return e ? e : calloc(1, sizeof(*e));
 }
 
 HANDLE WintunCompat_CreateEventW(void *attributes, BOOL manual_reset, BOOL initial_state, LPCWSTR name)
@@ -68,36 +128,41 @@ HANDLE WintunCompat_CreateEventW(void *attributes, BOOL manual_reset, BOOL initi
         SetLastError(ERROR_NOT_SUPPORTED);
         return NULL;
     }
-    struct wt_event *e = calloc(1, sizeof(*e));
+    int fd = eventfd(initial_state ? 1 : 0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) {
+        SetLastError(wt_win32_from_errno(errno));
+        return NULL;
+    }
+    struct wt_event *e = event_alloc();
     if (!e) {
+        close(fd);
         SetLastError(ERROR_NOT_ENOUGH_MEMORY);
         return NULL;
     }
-    e->fd = eventfd(initial_state ? 1 : 0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (e->fd < 0) {
-        SetLastError(wt_win32_from_errno(errno));
-        free(e);
-        return NULL;
-    }
+    e->fd = fd;
     e->manual_reset = !!manual_reset;
-    e->refs = 1;
+    __atomic_store_n(&e->woken_for_good, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&e->closed, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&e->refs, 1, __ATOMIC_RELAXED);
     e->generation = wt_process_generation();
-    e->magic = EVENT_MAGIC;
+    __atomic_store_n(&e->magic, EVENT_MAGIC, __ATOMIC_RELEASE);
     return e;
 }
 
 BOOL WintunCompat_SetEvent(HANDLE h)
 {
-    struct wt_event *e = event_from(h);
+    struct wt_event *e = event_acquire(h);
     if (!e)
         return FALSE;
     uint64_t one = 1;
+    BOOL ok = TRUE;
     /* EAGAIN means the counter is saturated: already signalled. */
     if (write(e->fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
         SetLastError(wt_win32_from_errno(errno));
-        return FALSE;
+        ok = FALSE;
     }
-    return TRUE;
+    event_unref(e);
+    return ok;
 }
 
 static void event_drain(struct wt_event *e)
@@ -109,19 +174,23 @@ static void event_drain(struct wt_event *e)
 
 BOOL WintunCompat_ResetEvent(HANDLE h)
 {
-    struct wt_event *e = event_from(h);
+    struct wt_event *e = event_acquire(h);
     if (!e)
         return FALSE;
     if (!__atomic_load_n(&e->woken_for_good, __ATOMIC_ACQUIRE))
         event_drain(e);
+    event_unref(e);
     return TRUE;
 }
 
 BOOL WintunCompat_CloseHandle(HANDLE h)
 {
     struct wt_event *e = event_from(h);
-    if (!e)
+    int open = 0;
+    if (!e || !__atomic_compare_exchange_n(&e->closed, &open, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+        SetLastError(ERROR_INVALID_HANDLE); /* closed already, perhaps by another thread just now */
         return FALSE;
+    }
     event_unref(e);
     return TRUE;
 }
@@ -129,16 +198,17 @@ BOOL WintunCompat_CloseHandle(HANDLE h)
 int WintunGetEventFd(HANDLE h)
 {
     struct wt_event *e = event_from(h);
-    return e ? e->fd : -1;
+    return e ? __atomic_load_n(&e->fd, __ATOMIC_RELAXED) : -1;
 }
 
 void wt_event_wake_all(HANDLE h)
 {
-    struct wt_event *e = event_from(h);
+    struct wt_event *e = event_acquire(h);
     if (!e)
         return;
     __atomic_store_n(&e->woken_for_good, 1, __ATOMIC_RELEASE);
     SetEvent(h);
+    event_unref(e);
 }
 
 /* Takes the signal of an auto-reset event; 0 if another waiter took it first. */
@@ -164,13 +234,12 @@ DWORD WintunCompat_WaitForMultipleObjects(DWORD count, const HANDLE *handles, BO
     struct wt_event *events[MAXIMUM_WAIT_OBJECTS];
     struct pollfd fds[MAXIMUM_WAIT_OBJECTS];
     for (DWORD i = 0; i < count; ++i) {
-        events[i] = event_from(handles[i]);
+        events[i] = event_acquire(handles[i]);
         if (!events[i]) {
             while (i--)
                 event_unref(events[i]);
             return WAIT_FAILED;
         }
-        event_ref(events[i]);
         fds[i] = (struct pollfd){ .fd = events[i]->fd, .events = POLLIN };
     }
     uint64_t deadline = ms == INFINITE ? 0 : wt_monotonic_ns() + (uint64_t)ms * 1000000ULL;

@@ -61,6 +61,63 @@ static void test_bad_handles(void)
     CHECK_ERR(CreateEventW(NULL, FALSE, FALSE, L"named"), ERROR_NOT_SUPPORTED);
 }
 
+/* A handle used after CloseHandle (a thread that fetched a session's read event just before the
+ * session ended) is refused, never freed memory (ASan saw a use-after-free here). */
+static void test_closed_handles(void)
+{
+    HANDLE e = CreateEventW(NULL, FALSE, FALSE, NULL);
+    CHECK(CloseHandle(e));
+    CHECK(WaitForSingleObject(e, 0) == WAIT_FAILED && GetLastError() == ERROR_INVALID_HANDLE);
+    CHECK_ERR(SetEvent(e), ERROR_INVALID_HANDLE);
+    CHECK_ERR(ResetEvent(e), ERROR_INVALID_HANDLE);
+    CHECK_ERR(CloseHandle(e), ERROR_INVALID_HANDLE);
+    CHECK(WintunGetEventFd(e) == -1);
+    /* Still refused after many newer events came and went. */
+    for (int i = 0; i < 200; ++i)
+        CloseHandle(CreateEventW(NULL, TRUE, FALSE, NULL));
+    CHECK(WaitForSingleObject(e, 0) == WAIT_FAILED);
+}
+
+static HANDLE raced;
+static int closes_won;
+
+static void *close_raced(void *arg)
+{
+    (void)arg;
+    if (CloseHandle(raced))
+        __atomic_add_fetch(&closes_won, 1, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+static void *wait_raced(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 50; ++i)
+        if (WaitForSingleObject(raced, 0) == WAIT_FAILED)
+            break;
+    return NULL;
+}
+
+/* Two closes and a waiter at once: exactly one close counts, the waiter never crashes. */
+static void test_close_races(void)
+{
+    for (int round = 0; round < 300; ++round) {
+        raced = CreateEventW(NULL, FALSE, FALSE, NULL);
+        closes_won = 0;
+        pthread_t t[3];
+        pthread_create(&t[0], NULL, wait_raced, NULL);
+        pthread_create(&t[1], NULL, close_raced, NULL);
+        pthread_create(&t[2], NULL, close_raced, NULL);
+        for (int i = 0; i < 3; ++i)
+            pthread_join(t[i], NULL);
+        if (closes_won != 1) {
+            CHECK(closes_won == 1);
+            return;
+        }
+    }
+    CHECK(1);
+}
+
 static void *waiter(void *e)
 {
     return (void *)(uintptr_t)WaitForSingleObject(e, 5000);
@@ -96,6 +153,8 @@ int main(void)
     RUN(test_manual_reset_and_fd);
     RUN(test_multiple);
     RUN(test_bad_handles);
+    RUN(test_closed_handles);
+    RUN(test_close_races);
     RUN(test_one_waiter_per_signal);
     return test_summary();
 }
