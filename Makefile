@@ -15,7 +15,7 @@ LDLIBS := -lpthread
 
 CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/errno_map.c csrc/spinlock.c csrc/handle.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
             driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c \
-            driver/netlink.c driver/tun_open.c driver/tun_linux.c
+            driver/netlink.c driver/tun_open.c driver/tun_linux.c driver/helper_protocol.c driver/tun_helper.c
 WIN_SRC := csrc/platform_win32.c csrc/loader_win32.c csrc/iphelper_win32.c csrc/native_win32.c csrc/errno_map.c csrc/spinlock.c csrc/handle.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
            driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
 HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
@@ -25,7 +25,12 @@ STRESS_TESTS := test_stress test_chaos
 
 .PHONY: all lib python test test-c test-asan test-tsan test-fuzz fuzz test-python check-mingw check-pyd windows test-windows demo bench setup clean
 
-all: lib $(BUILD)/example $(BUILD)/bench_pair python
+all: lib $(BUILD)/example $(BUILD)/bench_pair $(BUILD)/wintun-helper python
+
+# The privileged helper (helper/): kernel adapters for users without CAP_NET_ADMIN.
+HELPER_SRC := helper/wintun-helper.c helper/policy.c
+$(BUILD)/wintun-helper: $(HELPER_SRC) $(CORE_SRC) $(HEADERS) helper/policy.h | $(BUILD)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $(HELPER_SRC) $(CORE_SRC) $(LDLIBS)
 
 PY_SRC := $(wildcard csrc/py_*.c) setup.py
 PY_EXT_STAMP := $(BUILD)/python-ext.stamp
@@ -155,7 +160,7 @@ test-windows: windows
 setup:
 	@scripts/setup.sh
 
-test-python: python
+test-python: python $(BUILD)/wintun-helper $(BUILD)/example
 	@tests/run_python_tests.sh $(PYTHON) -q
 
 test: setup
@@ -176,9 +181,9 @@ clean:
 
 # Coverage-guided fuzzing with libFuzzer (Debian's clang), under ASan+UBSan: the driver's
 # Receive-ring consumer, the client's Send-ring parser, the netlink reply parser, the echo
-# responder. make test runs each for FUZZ_SECONDS from the corpus in tests/fuzz/corpus/<name>,
+# responder, wintun-helper's request parser. make test runs each for FUZZ_SECONDS from the corpus in tests/fuzz/corpus/<name>,
 # keeping what it finds in the build folder; make fuzz runs longer and grows the corpus itself.
-FUZZERS := fuzz_receive_ring fuzz_send_ring fuzz_netlink fuzz_icmp_echo
+FUZZERS := fuzz_receive_ring fuzz_send_ring fuzz_netlink fuzz_icmp_echo fuzz_helper_request
 FUZZ_CC := clang
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 15

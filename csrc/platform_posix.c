@@ -169,6 +169,7 @@ static const struct
     { ERROR_ALREADY_INITIALIZED, "An attempt was made to perform an initialization operation when initialization has already been completed." },
     { ERROR_PRIVILEGE_NOT_HELD, "A required privilege is not held by the client." },
     { ERROR_TIMEOUT, "This operation returned because the timeout period expired." },
+    { ERROR_NOT_ENOUGH_QUOTA, "Not enough quota is available to process this command." },
     { ERROR_DEVICE_NOT_AVAILABLE, "The device is not ready for use." },
     { ERROR_OBJECT_ALREADY_EXISTS, "The object already exists." },
     { ERROR_INF_IN_USE_BY_DEVICES, "The INF is in use by devices." },

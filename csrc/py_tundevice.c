@@ -399,7 +399,8 @@ static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
             char message[WT_LOG_MAX_CHARS + 256];
             PyOS_snprintf(message, sizeof(message),
                           "no kernel adapter: %s. backend='auto' does not fall back: run as root or grant "
-                          "CAP_NET_ADMIN for the kernel backend, or pass netns='private' for a namespace of "
+                          "CAP_NET_ADMIN for the kernel backend, or run wintun-helper (docs/helper.md) and join "
+                          "its group, or pass netns='private' for a namespace of "
                           "the adapter's own, or backend='emulated' (or set WINTUN_BACKEND=emulated) for an "
                           "in-process adapter",
                           wt_log_last_error()[0] ? wt_log_last_error() : "not permitted");

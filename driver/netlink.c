@@ -195,6 +195,13 @@ DWORD wt_nl_set_link(int fd, unsigned ifindex, DWORD mtu, int up)
     return transact(fd, &req, what, NULL, NULL);
 }
 
+DWORD wt_nl_delete_link(int fd, unsigned ifindex)
+{
+    struct request req;
+    init_link_request(&req, RTM_DELLINK, NLM_F_ACK, ifindex);
+    return transact(fd, &req, "remove the interface", NULL, NULL);
+}
+
 DWORD wt_nl_disable_ipv6_autoconf(int fd, unsigned ifindex)
 {
     struct request req;

@@ -18,6 +18,8 @@ int wt_nl_open(void);
 /* Sets the MTU (if mtu != 0) and the administrative state (up: 1 up, 0 down, -1 unchanged). */
 DWORD wt_nl_set_link(int fd, unsigned ifindex, DWORD mtu, int up);
 DWORD wt_nl_get_link(int fd, unsigned ifindex, DWORD *mtu, BOOL *up);
+/* RTM_DELLINK: the interface goes, whoever holds its descriptor. */
+DWORD wt_nl_delete_link(int fd, unsigned ifindex);
 /* The interface's name as the kernel has it now (renamed from outside, say). */
 DWORD wt_nl_get_ifname(int fd, unsigned ifindex, char name[16]);
 /* Adds an alternative name (RTM_NEWLINKPROP, Linux 5.5): ERROR_NOT_SUPPORTED, not logged, where

@@ -18,6 +18,7 @@
 #endif
 #include "netlink.h"
 #include "port.h"
+#include "tun_helper.h"
 #include "tun_open.h"
 #include "../csrc/adapter.h"
 #include "../csrc/logger.h"
@@ -42,14 +43,88 @@ struct wt_kernel
     int reader_running;
     int gone; /* the interface was deleted from outside */
     uint32_t mtu; /* the largest packet the interface delivers, the size of a read (atomic) */
+    struct wt_helper_link helper; /* made by wintun-helper: configured through it, not netlink */
 };
+
+/* ---- configuration: rtnetlink, or wintun-helper for an adapter it made; netlink_lock held ---- */
+
+static DWORD helper_query(struct wt_kernel *k, struct wt_helper_reply *reply)
+{
+    struct wt_helper_request req = { .type = WT_HELPER_QUERY };
+    return wt_helper_call(&k->helper, &req, reply);
+}
+
+static DWORD ctl_set_link(struct wt_kernel *k, DWORD mtu, int up)
+{
+    if (k->helper.fd < 0)
+        return wt_nl_set_link(k->tun.nl_fd, k->tun.ifindex, mtu, up);
+    struct wt_helper_reply reply;
+    DWORD err = ERROR_SUCCESS;
+    if (mtu) {
+        struct wt_helper_request req = { .type = WT_HELPER_SET_MTU, .mtu = mtu };
+        err = wt_helper_call(&k->helper, &req, &reply);
+    }
+    if (!err && up >= 0) {
+        struct wt_helper_request req = { .type = WT_HELPER_SET_UP, .up = (uint32_t)up };
+        err = wt_helper_call(&k->helper, &req, &reply);
+    }
+    return err;
+}
+
+static DWORD ctl_get_link(struct wt_kernel *k, DWORD *mtu, BOOL *up)
+{
+    if (k->helper.fd < 0)
+        return wt_nl_get_link(k->tun.nl_fd, k->tun.ifindex, mtu, up);
+    struct wt_helper_reply reply;
+    DWORD err = helper_query(k, &reply);
+    if (!err && mtu)
+        *mtu = reply.mtu;
+    if (!err && up)
+        *up = reply.up ? TRUE : FALSE;
+    return err;
+}
+
+static DWORD ctl_address(struct wt_kernel *k, int add, const WINTUN_ADDRESS *address)
+{
+    if (k->helper.fd < 0)
+        return add ? wt_nl_add_address(k->tun.nl_fd, k->tun.ifindex, address)
+                   : wt_nl_delete_address(k->tun.nl_fd, k->tun.ifindex, address);
+    struct wt_helper_request req = { .type = add ? WT_HELPER_ADD_ADDRESS : WT_HELPER_DELETE_ADDRESS, .address = *address };
+    struct wt_helper_reply reply;
+    return wt_helper_call(&k->helper, &req, &reply);
+}
+
+static DWORD ctl_get_addresses(struct wt_kernel *k, WINTUN_ADDRESS *addresses, DWORD *count)
+{
+    if (k->helper.fd < 0)
+        return wt_nl_get_addresses(k->tun.nl_fd, k->tun.ifindex, addresses, count);
+    struct wt_helper_reply reply;
+    DWORD err = helper_query(k, &reply);
+    if (err)
+        return err;
+    DWORD room = *count;
+    *count = reply.count;
+    memcpy(addresses, reply.addresses, (reply.count < room ? reply.count : room) * sizeof(*addresses));
+    return reply.count > room ? ERROR_INSUFFICIENT_BUFFER : ERROR_SUCCESS;
+}
+
+static DWORD ctl_get_ifname(struct wt_kernel *k, char name[WT_IFNAMSIZ])
+{
+    if (k->helper.fd < 0)
+        return wt_nl_get_ifname(k->tun.nl_fd, k->tun.ifindex, name);
+    struct wt_helper_reply reply;
+    DWORD err = helper_query(k, &reply);
+    if (!err)
+        memcpy(name, reply.ifname, WT_IFNAMSIZ);
+    return err;
+}
 
 /* The interface's MTU, as the reader sizes its reads: read from the OS; a fallback if it cannot be. */
 static uint32_t current_mtu(struct wt_kernel *k)
 {
     DWORD mtu = 0;
     wt_mutex_lock(&k->netlink_lock);
-    DWORD err = wt_nl_get_link(k->tun.nl_fd, k->tun.ifindex, &mtu, NULL);
+    DWORD err = ctl_get_link(k, &mtu, NULL);
     wt_mutex_unlock(&k->netlink_lock);
     return err || !mtu || mtu > TUN_MAX_IP_PACKET_SIZE ? TUN_MAX_IP_PACKET_SIZE : (uint32_t)mtu;
 }
@@ -199,40 +274,6 @@ static const wt_port_ops kernel_port_ops = {
 
 /* ---- the interface ---- */
 
-/* The interface name of an adapter: its own where Linux takes it, else one derived from it
- * (tun_open.h), with the full name an alternative name. */
-static DWORD check_name(const char *name, char ifname[WT_IFNAMSIZ])
-{
-    if (wt_tun_name_valid(name)) {
-        wt_tun_ifname(name, ifname);
-        return ERROR_SUCCESS;
-    }
-    if (strchr(name, '%'))
-        return wt_log_error(ERROR_INVALID_NAME, "\"%s\" is not a name for a kernel adapter: '%%' would make it a "
-                                                "template for the kernel", name);
-    if (!wt_tun_altname_valid(name))
-        return wt_log_error(ERROR_INVALID_NAME, "\"%s\" is not a name for a kernel adapter: Linux takes at most %d "
-                                                "bytes (UTF-8), without '/', ':' or white space", name, WT_ALTIFNAMSIZ - 1);
-    wt_tun_ifname(name, ifname);
-    return ERROR_SUCCESS;
-}
-
-/* The adapter's full name as an alternative name of its interface (ip link show NAME finds it);
- * the interface is removed by the caller on failure. */
-static DWORD add_altname(struct wt_kernel *k, const char *ifname)
-{
-    DWORD err = wt_nl_add_altname(k->tun.nl_fd, k->tun.ifindex, k->dev->name_utf8);
-    if (err == ERROR_NOT_SUPPORTED)
-        return wt_log_error(err, "\"%s\" is longer than an interface name (15 bytes), and this kernel has no "
-                                 "alternative names (Linux 5.5 or later) to carry it: use a name of at most 15 bytes",
-                            k->dev->name_utf8);
-    if (err == ERROR_OBJECT_ALREADY_EXISTS || err == ERROR_ALREADY_EXISTS)
-        return wt_log_error(ERROR_ALREADY_EXISTS, "Another interface has the name \"%s\"", k->dev->name_utf8);
-    if (!err)
-        wt_log(WINTUN_LOG_INFO, "Adapter \"%s\" is interface %s", k->dev->name_utf8, ifname);
-    return err;
-}
-
 static DWORD kernel_create(struct wt_device *dev)
 {
     struct wt_kernel *k = calloc(1, sizeof(*k));
@@ -245,29 +286,23 @@ static DWORD kernel_create(struct wt_device *dev)
         free(k);
         return err;
     }
-    char ifname[WT_IFNAMSIZ];
-    DWORD err = check_name(dev->name_utf8, ifname);
-    if (!err)
-        err = wt_tun_create(ifname, dev->netns, &k->tun);
+    k->helper.fd = -1;
+    DWORD err;
+    if (wt_helper_wanted(dev->netns)) {
+        /* No CAP_NET_ADMIN here: the privileged helper makes the interface and hands over its fd. */
+        char *tunnel_type = wt_wide_to_utf8_dup(dev->tunnel_type);
+        err = tunnel_type ? wt_helper_create(dev->name_utf8, tunnel_type, &dev->guid, &k->helper, &k->tun)
+                          : wt_log_error(ERROR_NOT_ENOUGH_MEMORY, "Failed to allocate the adapter");
+        free(tunnel_type);
+    } else {
+        err = wt_tun_create_adapter(dev->name_utf8, dev->netns, &k->tun);
+    }
     if (err) {
         close(k->stop_fd);
         free(k);
         return err;
     }
     wt_mutex_init(&k->netlink_lock);
-    /* The interface holds what is configured and nothing else (no automatic IPv6 link-local),
-     * and is up, as a Wintun adapter is once created. */
-    if ((strcmp(ifname, dev->name_utf8) && (err = add_altname(k, ifname))) ||
-        (err = wt_nl_disable_ipv6_autoconf(k->tun.nl_fd, k->tun.ifindex)) ||
-        (err = wt_nl_set_link(k->tun.nl_fd, k->tun.ifindex, 0, 1))) {
-        wt_tun_close(&k->tun);
-        close(k->stop_fd);
-        wt_mutex_destroy(&k->netlink_lock);
-        free(k);
-        return err;
-    }
-    if (dev->netns && !strcmp(dev->netns, "private"))
-        wt_nl_set_link(k->tun.nl_fd, 1, 0, 1); /* loopback up in a namespace of our own */
     dev->port = k;
     dev->driver.ops = &kernel_port_ops;
     dev->driver.port = k;
@@ -278,11 +313,15 @@ static DWORD kernel_create(struct wt_device *dev)
 static void kernel_remove(struct wt_device *dev)
 {
     struct wt_kernel *k = dev->port;
-    /* The session is gone already (wt_driver_kill); closing the fd deletes the interface. */
+    /* The session is gone already (wt_driver_kill); closing the fd deletes the interface (or
+     * closing the connection makes the helper delete it). */
     if (k->tun.tun_fd >= 0) {
         close(k->tun.tun_fd);
         k->tun.tun_fd = -1;
     }
+    wt_mutex_lock(&k->netlink_lock);
+    wt_helper_close(&k->helper);
+    wt_mutex_unlock(&k->netlink_lock);
 }
 
 static void kernel_destroy(struct wt_device *dev)
@@ -309,7 +348,7 @@ static DWORD kernel_set_mtu(struct wt_device *dev, DWORD mtu)
 {
     struct wt_kernel *k = dev->port;
     wt_mutex_lock(&k->netlink_lock);
-    DWORD err = wt_nl_set_link(k->tun.nl_fd, k->tun.ifindex, mtu, -1);
+    DWORD err = ctl_set_link(k, mtu, -1);
     wt_mutex_unlock(&k->netlink_lock);
     if (!err) /* the reader's next reads are of the new size (a larger packet read meanwhile is counted) */
         __atomic_store_n(&k->mtu, (uint32_t)mtu, __ATOMIC_RELAXED);
@@ -318,22 +357,22 @@ static DWORD kernel_set_mtu(struct wt_device *dev, DWORD mtu)
 
 static DWORD kernel_get_mtu(struct wt_device *dev, DWORD *mtu)
 {
-    NETLINK_CALL(dev, wt_nl_get_link(k_->tun.nl_fd, k_->tun.ifindex, mtu, NULL));
+    NETLINK_CALL(dev, ctl_get_link(k_, mtu, NULL));
 }
 
 static DWORD kernel_add_address(struct wt_device *dev, const WINTUN_ADDRESS *address)
 {
-    NETLINK_CALL(dev, wt_nl_add_address(k_->tun.nl_fd, k_->tun.ifindex, address));
+    NETLINK_CALL(dev, ctl_address(k_, 1, address));
 }
 
 static DWORD kernel_delete_address(struct wt_device *dev, const WINTUN_ADDRESS *address)
 {
-    NETLINK_CALL(dev, wt_nl_delete_address(k_->tun.nl_fd, k_->tun.ifindex, address));
+    NETLINK_CALL(dev, ctl_address(k_, 0, address));
 }
 
 static DWORD kernel_get_addresses(struct wt_device *dev, WINTUN_ADDRESS *addresses, DWORD *count)
 {
-    NETLINK_CALL(dev, wt_nl_get_addresses(k_->tun.nl_fd, k_->tun.ifindex, addresses, count));
+    NETLINK_CALL(dev, ctl_get_addresses(k_, addresses, count));
 }
 
 static DWORD kernel_get_ifname(struct wt_device *dev, char *name, DWORD size)
@@ -341,7 +380,7 @@ static DWORD kernel_get_ifname(struct wt_device *dev, char *name, DWORD size)
     char current[WT_IFNAMSIZ];
     struct wt_kernel *k = dev->port;
     wt_mutex_lock(&k->netlink_lock);
-    DWORD err = wt_nl_get_ifname(k->tun.nl_fd, k->tun.ifindex, current);
+    DWORD err = ctl_get_ifname(k, current);
     wt_mutex_unlock(&k->netlink_lock);
     if (err)
         return err;
@@ -359,7 +398,7 @@ static DWORD kernel_set_up(struct wt_device *dev, BOOL up)
     if (!up && __atomic_load_n(&k->gone, __ATOMIC_ACQUIRE))
         return ERROR_SUCCESS;
     wt_mutex_lock(&k->netlink_lock);
-    DWORD err = wt_nl_set_link(k->tun.nl_fd, k->tun.ifindex, 0, up ? 1 : 0);
+    DWORD err = ctl_set_link(k, 0, up ? 1 : 0);
     wt_mutex_unlock(&k->netlink_lock);
     if ((err == ERROR_NOT_FOUND || err == ERROR_DEV_NOT_EXIST) && !up) {
         __atomic_store_n(&k->gone, 1, __ATOMIC_RELEASE);
@@ -376,7 +415,7 @@ static DWORD kernel_get_up(struct wt_device *dev, BOOL *up)
         return ERROR_SUCCESS;
     }
     wt_mutex_lock(&k->netlink_lock);
-    DWORD err = wt_nl_get_link(k->tun.nl_fd, k->tun.ifindex, NULL, up);
+    DWORD err = ctl_get_link(k, NULL, up);
     wt_mutex_unlock(&k->netlink_lock);
     if (err == ERROR_NOT_FOUND || err == ERROR_DEV_NOT_EXIST) {
         __atomic_store_n(&k->gone, 1, __ATOMIC_RELEASE);

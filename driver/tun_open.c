@@ -42,6 +42,28 @@ struct job
     struct wt_tun_handles out;
 };
 
+ssize_t wt_send_with_fds(int sock, const void *data, size_t size, const int *fds, unsigned count, int flags)
+{
+    char control[CMSG_SPACE(WT_MAX_SENT_FDS * sizeof(int))];
+    struct iovec iov = { .iov_base = (void *)data, .iov_len = size };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    if (count > WT_MAX_SENT_FDS) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (count) {
+        memset(control, 0, sizeof(control));
+        msg.msg_control = control;
+        msg.msg_controllen = CMSG_SPACE(count * sizeof(int));
+        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(count * sizeof(int));
+        memcpy(CMSG_DATA(cmsg), fds, count * sizeof(int));
+    }
+    return sendmsg(sock, &msg, MSG_NOSIGNAL | flags);
+}
+
 /* What the kernel's dev_valid_name() refuses, and '%', which TUNSETIFF would take as a template
  * ("wt%d" becomes wt0): never a name of ours. */
 static int name_chars_valid(const char *name)
@@ -219,23 +241,12 @@ static void create_private(struct job *job)
                 fds[3] = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
             }
         }
-        struct iovec iov = { .iov_base = &report, .iov_len = sizeof(report) };
-        char control[CMSG_SPACE(sizeof(fds))];
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-        if (!report.err && fds[2] >= 0 && fds[3] >= 0) {
-            memset(control, 0, sizeof(control));
-            msg.msg_control = control;
-            msg.msg_controllen = sizeof(control);
-            struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-            cmsg->cmsg_level = SOL_SOCKET;
-            cmsg->cmsg_type = SCM_RIGHTS;
-            cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
-            memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
-        } else if (!report.err) {
+        int with_fds = !report.err && fds[2] >= 0 && fds[3] >= 0;
+        if (!report.err && !with_fds) {
             report.err = errno;
             report.stage = STAGE_NAMESPACE;
         }
-        sendmsg(sv[1], &msg, MSG_NOSIGNAL);
+        wt_send_with_fds(sv[1], &report, sizeof(report), fds, with_fds ? 4 : 0, 0);
         _exit(0);
     }
     close(sv[1]);
@@ -297,15 +308,15 @@ static DWORD explain(const struct job *job, const char *netns)
         if (err == EACCES || err == EPERM) {
             wt_log_errno(err, "Failed to open /dev/net/tun: it must be readable and writable by this user (it "
                               "usually has mode 0666), and creating an interface needs CAP_NET_ADMIN. Run as root, "
-                              "or use the emulated backend");
+                              "run wintun-helper and join its group, or use the emulated backend");
             return ERROR_ACCESS_DENIED;
         }
         return wt_log_errno(err, "Failed to open /dev/net/tun");
     case STAGE_SET_IFF:
         if (err == EPERM || err == EACCES) {
             wt_log_errno(err, "Failed to create TUN interface \"%s\": creating one needs CAP_NET_ADMIN. Run as root, "
-                              "grant the capability (setcap cap_net_admin+ep), create it in a private namespace, or "
-                              "use the emulated backend", job->name);
+                              "grant the capability (setcap cap_net_admin+ep), run wintun-helper and join its group, "
+                              "create it in a private namespace, or use the emulated backend", job->name);
             return ERROR_ACCESS_DENIED;
         }
         if (err == EBUSY || err == EEXIST) {
@@ -368,4 +379,57 @@ void wt_tun_close(struct wt_tun_handles *h)
             close(*fds[i]);
         *fds[i] = -1;
     }
+}
+
+/* The interface name of an adapter: its own where Linux takes it, else one derived from it
+ * (tun_open.h), with the full name an alternative name. */
+static DWORD check_name(const char *name, char ifname[WT_IFNAMSIZ])
+{
+    if (wt_tun_name_valid(name)) {
+        wt_tun_ifname(name, ifname);
+        return ERROR_SUCCESS;
+    }
+    if (strchr(name, '%'))
+        return wt_log_error(ERROR_INVALID_NAME, "\"%s\" is not a name for a kernel adapter: '%%' would make it a "
+                                                "template for the kernel", name);
+    if (!wt_tun_altname_valid(name))
+        return wt_log_error(ERROR_INVALID_NAME, "\"%s\" is not a name for a kernel adapter: Linux takes at most %d "
+                                                "bytes (UTF-8), without '/', ':' or white space", name, WT_ALTIFNAMSIZ - 1);
+    wt_tun_ifname(name, ifname);
+    return ERROR_SUCCESS;
+}
+
+/* The adapter's full name as an alternative name of its interface (ip link show NAME finds it);
+ * the interface is removed by the caller on failure. */
+static DWORD add_altname(const struct wt_tun_handles *h, const char *name, const char *ifname)
+{
+    DWORD err = wt_nl_add_altname(h->nl_fd, h->ifindex, name);
+    if (err == ERROR_NOT_SUPPORTED)
+        return wt_log_error(err, "\"%s\" is longer than an interface name (15 bytes), and this kernel has no "
+                                 "alternative names (Linux 5.5 or later) to carry it: use a name of at most 15 bytes",
+                            name);
+    if (err == ERROR_OBJECT_ALREADY_EXISTS || err == ERROR_ALREADY_EXISTS)
+        return wt_log_error(ERROR_ALREADY_EXISTS, "Another interface has the name \"%s\"", name);
+    if (!err)
+        wt_log(WINTUN_LOG_INFO, "Adapter \"%s\" is interface %s", name, ifname);
+    return err;
+}
+
+DWORD wt_tun_create_adapter(const char *name, const char *netns, struct wt_tun_handles *out)
+{
+    char ifname[WT_IFNAMSIZ];
+    DWORD err = check_name(name, ifname);
+    if (err || (err = wt_tun_create(ifname, netns, out)))
+        return err;
+    /* The interface holds what is configured and nothing else (no automatic IPv6 link-local),
+     * and is up, as a Wintun adapter is once created. */
+    if ((strcmp(ifname, name) && (err = add_altname(out, name, ifname))) ||
+        (err = wt_nl_disable_ipv6_autoconf(out->nl_fd, out->ifindex)) ||
+        (err = wt_nl_set_link(out->nl_fd, out->ifindex, 0, 1))) {
+        wt_tun_close(out);
+        return err;
+    }
+    if (netns && !strcmp(netns, "private"))
+        wt_nl_set_link(out->nl_fd, 1, 0, 1); /* loopback up in a namespace of our own */
+    return ERROR_SUCCESS;
 }

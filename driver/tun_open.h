@@ -25,6 +25,17 @@ struct wt_tun_handles
  * namespace), ERROR_NOT_SUPPORTED (user namespaces not allowed). */
 DWORD wt_tun_create(const char *name, const char *netns, struct wt_tun_handles *out);
 void wt_tun_close(struct wt_tun_handles *handles);
+/* An adapter's interface, as a Wintun adapter is once created: named after name (wt_tun_ifname;
+ * a derived name carries name as its alternative name), up, without automatic IPv6 addresses.
+ * ERROR_INVALID_NAME for a name no interface can have ('%', '/', ':', white space, more than 127
+ * bytes), ERROR_NOT_SUPPORTED for a long name on a kernel without alternative names. */
+DWORD wt_tun_create_adapter(const char *name, const char *netns, struct wt_tun_handles *out);
+
+#include <sys/types.h>
+
+#define WT_MAX_SENT_FDS 4
+/* sendmsg of data with count descriptors as SCM_RIGHTS (MSG_NOSIGNAL | flags). Async-signal-safe. */
+ssize_t wt_send_with_fds(int sock, const void *data, size_t size, const int *fds, unsigned count, int flags);
 
 #define WT_IFNAMSIZ 16     /* IFNAMSIZ: an interface name, NUL included */
 #define WT_ALTIFNAMSIZ 128 /* ALTIFNAMSIZ: an alternative name (Linux 5.5) */

@@ -47,6 +47,11 @@ def cmd_info(args: argparse.Namespace) -> int:
             print("  kernel in a private network namespace (netns='private'): available")
         except wintun.WintunError as error:
             print(f"  kernel in a private network namespace (netns='private'): unavailable: {error}")
+    if not WINDOWS:
+        from wintun import _helper
+
+        admitted, text = _helper.probe()
+        print(f"  kernel through wintun-helper (without CAP_NET_ADMIN): {text}")
     default = os.environ.get("WINTUN_BACKEND") or "auto"
     print(f"backend='auto' means: {default if default != 'auto' else 'kernel'} (WINTUN_BACKEND={os.environ.get('WINTUN_BACKEND', '')!r})")
     return 0

@@ -48,6 +48,20 @@ def seeds():
     yield "fuzz_icmp_echo", "v6", echo_request_v6("fd00::1", "fd00::2", 1)
     yield "fuzz_icmp_echo", "udp", ipv4(40)
 
+    def helper(kind, adapter=0, payload=b"", version=1):
+        return struct.pack("=IHHII", 0x50485457, version, kind, adapter, len(payload)) + payload
+
+    name, ttype = b"pymobiledevice3-tunnel-x", b"Wintun"
+    create = helper(1, 0, bytes(16) + bytes([len(name), len(ttype)]) + name + ttype)
+    address6 = struct.pack("=HBB", 10, 64, 0) + bytes([0xFD] + [0] * 14 + [2])
+    yield "fuzz_helper_request", "session", b"\x00" + create + helper(2, 1, struct.pack("=I", 1280)) + helper(
+        3, 1, address6) + helper(5, 1, struct.pack("=I", 1)) + helper(6, 1) + helper(4, 1, address6) + helper(7, 1)
+    yield "fuzz_helper_request", "version", b"\x00" + helper(6, 1, version=2) + helper(6, 1)
+    reply = struct.pack("=IH", 0, 0) + struct.pack("=III", 1280, 1, 7) + b"pymobi-12345678\0" + struct.pack(
+        "=I", 1) + address6
+    yield "fuzz_helper_request", "reply", b"\x01" + helper(0x8006, 1, reply) + helper(
+        0x8001, 1, struct.pack("=IH", 5, 4) + b"nope")
+
 
 for name, tag, data in seeds():
     os.makedirs(os.path.join(ROOT, name), exist_ok=True)
