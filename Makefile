@@ -40,7 +40,7 @@ python: $(PY_EXT_STAMP)
 
 $(PY_EXT_STAMP): $(CORE_SRC) $(PY_SRC) $(HEADERS) | $(BUILD)
 	rm -f wintun/_wintun.cpython-*.so   # a build from before abi3 would shadow the new one
-	$(PYTHON) setup.py -q build_ext --inplace --build-temp $(BUILD)/py-temp
+	$(PYTHON) setup.py -q build_ext --force --inplace --build-temp $(BUILD)/py-temp  # --force: setuptools ignores headers
 	@touch $@
 
 lib: $(BUILD)/libwintun.so
@@ -145,12 +145,14 @@ check-pyd: $(WIN_DIR)/_wintun.pyd
 	@x86_64-w64-mingw32-objdump -p $< | grep -q 'DLL Name: python3.dll' || { echo "the .pyd does not import python3.dll"; exit 1; }
 	@! x86_64-w64-mingw32-objdump -p $< | grep -q 'DLL Name: python3[0-9]' || { echo "the .pyd is not abi3"; exit 1; }
 	@x86_64-w64-mingw32-objdump -p $< | grep -q 'PyInit__wintun' || { echo "the .pyd lacks PyInit__wintun"; exit 1; }
-	@echo "Windows .pyd (abi3, imports python3.dll, exports PyInit__wintun): built and linked, not run"
+	@exports=$$(x86_64-w64-mingw32-objdump -p $< | sed -n '/\[Ordinal\/Name Pointer\] Table/,/^$$/p' | grep -c '\[ *[0-9]'); \
+	  [ "$$exports" -eq 1 ] || { echo "the .pyd exports $$exports symbols, not PyInit__wintun alone"; exit 1; }
+	@echo "Windows .pyd (abi3, imports python3.dll, exports PyInit__wintun only): built and linked, not run"
 
 $(WIN_DIR)/_wintun.pyd: $(WIN_SRC) $(PY_C_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	@scripts/cpython_headers.sh $(CPYTHON) >/dev/null
-	$(WIN_CC) $(WIN_CFLAGS) -Werror -Wno-missing-field-initializers -shared -DMS_WIN64 -DPy_LIMITED_API=0x030B0000 \
+	$(WIN_CC) $(WIN_CFLAGS) -Werror -Wno-missing-field-initializers -shared -DMS_WIN64 -DPy_LIMITED_API=0x030B0000 -DWINTUN_STATIC \
 	  -DWIN32_LEAN_AND_MEAN -I$(CPYTHON)/Include -I$(CPYTHON)/PC -static-libgcc -o $@ $(WIN_SRC) $(PY_C_SRC) \
 	  -L$(CPYTHON) -lpython3 $(WIN_LIBS)
 
@@ -171,7 +173,14 @@ demo: setup
 	WINTUN_BACKEND=emulated $(BUILD)/example --count 3 --interval 200
 	PYTHONPATH=$(CURDIR) $(PYTHON) -m wintun demo
 
-bench: $(BUILD)/bench_pair python
+# The benchmarks' baselines in C (bench/bench_module.c): a module of their own, never shipped.
+PY_INCLUDE := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_paths()['include'])" 2>/dev/null)
+BENCH_MODULE := $(BUILD)/bench/_wintun_bench.abi3.so
+$(BENCH_MODULE): bench/bench_module.c | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-missing-field-initializers -O2 -fPIC -shared -I$(PY_INCLUDE) -o $@ $<
+
+bench: $(BUILD)/bench_pair python $(BENCH_MODULE)
 	$(BUILD)/bench_pair --repeat 5
 	$(PYTHON) bench/bench_python.py --repeat 5
 	@if [ "$$(id -u)" = 0 ]; then $(PYTHON) bench/bench_kernel.py --repeat 3; else echo "bench_kernel.py needs root: skipped"; fi

@@ -90,7 +90,7 @@ setup(
             "wintun._wintun",
             sources=platform_sources + CORE + BINDINGS,
             include_dirs=["csrc", "driver"],
-            define_macros=macros + [("Py_LIMITED_API", hex(LIMITED_API))],
+            define_macros=macros + [("Py_LIMITED_API", hex(LIMITED_API)), ("WINTUN_STATIC", None)],
             py_limited_api=True,
             libraries=libraries,
         )

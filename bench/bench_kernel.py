@@ -29,8 +29,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
 import wintun  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "bench"))
+import _wintun_bench  # noqa: E402  (make bench builds it: bench/bench_module.c)
 from netns import Netns, tunnel_iperf3  # noqa: E402
-from wintun import _wintun  # noqa: E402
 from wintun.packets import checksum, echo_request_v4  # noqa: E402
 
 TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
@@ -44,7 +45,7 @@ def in_namespace(ns: Netns, fn):
     def body():
         fd = os.open(f"/var/run/netns/{ns.name}", os.O_RDONLY)
         try:
-            _wintun._setns(fd, 0x40000000)
+            wintun._setns_function()(fd, 0x40000000)
             result["value"] = fn()
         finally:
             os.close(fd)
@@ -96,7 +97,7 @@ def read_benchmark(ns: Netns, size: int, count: int):
     # C loop on a raw fd.
     fd = raw_tun(ns, "wtbc", "10.210.0.1/24")
     flood(sock, "10.210.0.2", size, count)
-    done, seconds = _wintun._bench_read_fd(fd, count)
+    done, seconds = _wintun_bench.read_fd(fd, count)
     os.close(fd)
     rates["c"] = done / seconds
     # Python os.read on a raw fd.
@@ -133,7 +134,7 @@ def write_benchmark(ns: Netns, size: int, count: int):
     packet = bytes(udp)
     rates = {}
     fd = raw_tun(ns, "wtwc", "10.220.0.1/24")
-    done, seconds = _wintun._bench_write_fd(fd, packet, count)
+    done, seconds = _wintun_bench.write_fd(fd, packet, count)
     rates["c"] = done / seconds
     write = os.write
     start = time.perf_counter()

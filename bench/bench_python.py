@@ -20,7 +20,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import wintun  # noqa: E402
-from wintun import _wintun  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "bench"))
+import _wintun_bench  # noqa: E402  (make bench builds it: bench/bench_module.c)
 
 CAPACITY = 0x400000  # the default ring capacity
 PACKETS = 300_000  # per measurement, over as many fill/drain cycles as it takes
@@ -80,7 +81,7 @@ def drain_batch(tun, size):
 
 
 def bytes_baseline(size, n):
-    make = _wintun._bench_bytes
+    make = _wintun_bench.bytes_of_size
     start = time.perf_counter()
     for _ in range(n):
         make(size)
@@ -99,7 +100,7 @@ def write_loop(tun, size, n):
 
 
 def buffer_baseline(size, n):
-    take, data = _wintun._bench_buffer, packet(size)
+    take, data = _wintun_bench.take_buffer, packet(size)
     start = time.perf_counter()
     for _ in range(n):
         take(data)

@@ -107,114 +107,7 @@ static PyObject *module_shutdown(PyObject *module, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
-/* For the benchmarks: the cost of making a bytes object of a given size in C, and of taking a
- * bytes-like argument, with nothing else, to compare read() and write() against. */
-static PyObject *bench_bytes(PyObject *module, PyObject *arg)
-{
-    (void)module;
-    static const char zeros[0x10000];
-    Py_ssize_t size = PyLong_AsSsize_t(arg);
-    if (size == -1 && PyErr_Occurred())
-        return NULL;
-    if (size < 0 || size > (Py_ssize_t)sizeof(zeros)) {
-        PyErr_SetString(PyExc_ValueError, "size out of range");
-        return NULL;
-    }
-    return PyBytes_FromStringAndSize(zeros, size);
-}
-
-static PyObject *bench_buffer(PyObject *module, PyObject *arg)
-{
-    (void)module;
-    static char sink[0x10000];
-    Py_buffer view;
-    if (wt_get_buffer(arg, &view, 0, "the buffer") < 0)
-        return NULL;
-    Py_ssize_t n = view.len < (Py_ssize_t)sizeof(sink) ? view.len : (Py_ssize_t)sizeof(sink);
-    memcpy(sink, view.buf, (size_t)n);
-    PyBuffer_Release(&view);
-    return PyLong_FromSsize_t(n);
-}
-
-#ifndef _WIN32
-#include "platform.h"
-#include <errno.h>
-#include <sched.h>
-/* setns(2) for run_in_netns (os.setns is Python 3.12+). */
-static PyObject *py_setns(PyObject *module, PyObject *args)
-{
-    (void)module;
-    int fd, nstype;
-    if (!PyArg_ParseTuple(args, "ii:_setns", &fd, &nstype))
-        return NULL;
-    if (setns(fd, nstype) < 0)
-        return PyErr_SetFromErrno(PyExc_OSError);
-    Py_RETURN_NONE;
-}
-#endif
-
-#ifndef _WIN32
-/* For the benchmarks: a plain C loop of read() / write() on a raw TUN fd, GIL released, to compare
- * the Python paths against. Returns (packets, seconds). */
-#include <poll.h>
-#include <unistd.h>
-static PyObject *bench_read_fd(PyObject *module, PyObject *args)
-{
-    (void)module;
-    int fd;
-    Py_ssize_t count;
-    if (!PyArg_ParseTuple(args, "in:_bench_read_fd", &fd, &count))
-        return NULL;
-    static char buffer[0x10000];
-    Py_ssize_t done = 0;
-    uint64_t start = wt_monotonic_ns(), idle_since = 0;
-    Py_BEGIN_ALLOW_THREADS
-    while (done < count) {
-        if (read(fd, buffer, sizeof(buffer)) >= 0) {
-            ++done;
-            idle_since = 0;
-            continue;
-        }
-        if (errno != EAGAIN && errno != EINTR)
-            break;
-        uint64_t now = wt_monotonic_ns();
-        if (!idle_since)
-            idle_since = now;
-        else if (now - idle_since > 500000000ULL)
-            break; /* nothing for 0.5 s: the rest was dropped */
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        poll(&p, 1, 100);
-    }
-    Py_END_ALLOW_THREADS
-    return Py_BuildValue("(nd)", done, (double)(wt_monotonic_ns() - start) / 1e9);
-}
-
-static PyObject *bench_write_fd(PyObject *module, PyObject *args)
-{
-    (void)module;
-    int fd;
-    Py_buffer packet;
-    Py_ssize_t count;
-    if (!PyArg_ParseTuple(args, "iy*n:_bench_write_fd", &fd, &packet, &count))
-        return NULL;
-    Py_ssize_t done = 0;
-    uint64_t start = wt_monotonic_ns();
-    Py_BEGIN_ALLOW_THREADS
-    for (; done < count; ++done)
-        if (write(fd, packet.buf, (size_t)packet.len) < 0 && errno != EAGAIN)
-            break;
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&packet);
-    return Py_BuildValue("(nd)", done, (double)(wt_monotonic_ns() - start) / 1e9);
-}
-#endif
-
 static PyMethodDef module_methods[] = {
-#ifndef _WIN32
-    { "_setns", py_setns, METH_VARARGS, NULL },
-    { "_bench_read_fd", bench_read_fd, METH_VARARGS, NULL },
-    { "_bench_write_fd", bench_write_fd, METH_VARARGS, NULL },
-#endif
     { "set_logger", set_logger, METH_O,
       "set_logger(callback)\n--\n\nCall callback(level, timestamp, message) for each log line, from any thread;\n"
       "None turns the C logger off. timestamp is a FILETIME (100 ns since 1601-01-01 UTC)." },
@@ -226,8 +119,6 @@ static PyMethodDef module_methods[] = {
       "this call the first kernel adapter loads it the default way. Elsewhere: WintunError\n"
       "(winerror 50, ERROR_NOT_SUPPORTED): the kernel backend is the system's TUN device." },
     { "_shutdown", module_shutdown, METH_NOARGS, NULL },
-    { "_bench_bytes", bench_bytes, METH_O, NULL },
-    { "_bench_buffer", bench_buffer, METH_O, NULL },
     { NULL, NULL, 0, NULL },
 };
 

@@ -121,7 +121,7 @@ typedef union _NET_LUID_LH
 
 #define AF_UNSPEC_COMPAT 0
 
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(WINTUN_STATIC)
 #define WINTUN_COMPAT_API __attribute__((visibility("default")))
 #else
 #define WINTUN_COMPAT_API

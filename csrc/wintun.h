@@ -88,7 +88,11 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32) && defined(WINTUN_BUILDING_DLL)
+/* WINTUN_STATIC: the functions are part of a program or module that exports none of them (the
+ * Python extension exports PyInit__wintun only). */
+#if defined(WINTUN_STATIC)
+#define WINTUN_API
+#elif defined(_WIN32) && defined(WINTUN_BUILDING_DLL)
 #define WINTUN_API __declspec(dllexport)
 #elif defined(_WIN32) && defined(WINTUN_USING_DLL)
 #define WINTUN_API __declspec(dllimport)

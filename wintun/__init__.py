@@ -176,12 +176,13 @@ class TunDevice(_wintun.TunDevice):
 
     def _enter_netns(self):
         netns_fd, userns_fd = self._netns_fds()
+        setns = _setns_function()  # looked up here: the child only calls it
 
         def enter() -> None:  # runs in the forked child, before exec
             if userns_fd >= 0:
-                _wintun._setns(userns_fd, 0x10000000)  # CLONE_NEWUSER
+                setns(userns_fd, 0x10000000)  # CLONE_NEWUSER
             if netns_fd >= 0:
-                _wintun._setns(netns_fd, 0x40000000)  # CLONE_NEWNET
+                setns(netns_fd, 0x40000000)  # CLONE_NEWNET
 
         return enter
 
@@ -336,6 +337,23 @@ class TunDevice(_wintun.TunDevice):
 _ASYNC_BY_FD = sys.platform != "win32"
 _THREAD_WAIT_SLICE = 0.05
 _FOREVER = 2.0**32  # seconds: a longer timeout is no timeout (136 years)
+
+
+def _setns_function():
+    """setns(2): os.setns from Python 3.12, else libc's through ctypes."""
+    if hasattr(os, "setns"):
+        return os.setns
+    import ctypes
+
+    call = ctypes.CDLL(None, use_errno=True).setns
+    call.argtypes = [ctypes.c_int, ctypes.c_int]
+
+    def setns(fd: int, nstype: int) -> None:
+        if call(fd, nstype) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+
+    return setns
 
 
 def _check_timeout(timeout: Optional[float]) -> None:
