@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs each libFuzzer target for a bounded time from its corpus (tests/fuzz/corpus/<name>), new
 # inputs into <found>/<name>; a crash, a sanitizer report or a leak fails it. Prints
-# "C tests (fuzz): N passed, N failed", a target a test.
+# "C tests (fuzz): N passed, N failed, 0 skipped", a target a test.
 set -u
 dir=$1 seconds=$2 found=$(realpath -m "$3"); shift 3
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,5 +27,5 @@ for f in "$@"; do
     fi
     rm -f "$log"
 done
-echo "C tests (fuzz): $passed passed, $failed failed"
+echo "C tests (fuzz): $passed passed, $failed failed, 0 skipped"
 [ $failed -eq 0 ]

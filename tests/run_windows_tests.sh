@@ -10,20 +10,19 @@ mkdir -p "$WINEPREFIX"
 wineserver -p 2>/dev/null            # one persistent server: about 0.2 s a program instead of 1-4 s
 trap 'wineserver -k 2>/dev/null' EXIT
 wine cmd /c ver >/dev/null 2>&1 </dev/null   # creates the prefix on the first run
-failed=0; total_pass=0; total_fail=0
+. "$(dirname "$0")/summary.sh"
+failed=0
 for t in "$@"; do
     out=$(timeout 600 wine "$dir/$t.exe" </dev/null 2>&1 | tr -d '\r'); rc=$?
-    last=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n1)
-    if [ -z "$last" ] || ! printf '%s' "$last" | grep -q ', 0 failed$'; then
+    last=$(summary_of "$out")
+    if [ -z "$last" ] || ! summary_ok "$last"; then
         printf '%s\n' "$out" | tail -40
         echo "FAILED: windows/$t (exit $rc)"
         failed=1
     else
         echo "windows/$t: $last"
     fi
-    p=$(printf '%s' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-    f=$(printf '%s' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-    total_pass=$((total_pass + ${p:-0})); total_fail=$((total_fail + ${f:-1}))
+    summary_add "$last"
 done
-echo "C tests (windows): $total_pass passed, $total_fail failed"
+summary_total "C tests (windows)"
 exit $failed

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
- * A tiny test harness: CHECK records a failure and goes on; every test program ends with the
- * line "N passed, N failed" (checked by CI, also under Wine where exit codes lie).
+ * A tiny test harness: CHECK records a failure and goes on, SKIP says what was not tested here
+ * and why; every test program ends with the line "N passed, N failed, N skipped" (checked by CI,
+ * also under Wine where exit codes lie).
  */
 #ifndef WINTUN_TEST_H
 #define WINTUN_TEST_H
@@ -9,7 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int test_passed, test_failed;
+static int test_passed, test_failed, test_skipped;
+
+/* A part not tested in this build or on this machine, counted as a skip, never as a pass. */
+#define SKIP(why)                                                                                  \
+    do {                                                                                           \
+        ++test_skipped;                                                                            \
+        printf("skip %s:%d: %s\n", __FILE__, __LINE__, why);                                     \
+        fflush(stdout);                                                                            \
+    } while (0)
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -47,7 +56,7 @@ static int test_passed, test_failed;
 
 static inline int test_summary(void)
 {
-    printf("%d passed, %d failed\n", test_passed, test_failed);
+    printf("%d passed, %d failed, %d skipped\n", test_passed, test_failed, test_skipped);
     fflush(stdout);
     return test_failed ? 1 : 0;
 }
