@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * The Wintun ring: layout, constants and the few inline operations both halves use on the hot
- * path. Bit-exact with Wintun's driver/wintun.c and api/session.c (reference §1):
+ * path. Bit-exact with Wintun's driver/wintun.c and api/session.c (docs/protocol.md §1):
  *
  *   TUN_RING    { u32 Head; u32 Tail; i32 Alertable; u8 Data[Capacity + 0x10000]; }  (12-byte header)
  *   TUN_PACKET  { u32 Size; u8 Data[Size]; }   next packet at wrap(offset + align4(4 + Size))
@@ -100,7 +100,7 @@ static inline TUN_PACKET *tun_ring_packet(TUN_RING *Ring, uint32_t Offset)
 
 /* Memory ordering. Wintun uses acquire loads and release stores of Head and Tail, and a full
  * barrier between "store Tail, load Alertable" (producer) and "store Alertable, load Tail"
- * (consumer): the Dekker handshake that Wintun releases up to 0.14.1 got wrong (reference §5.1).
+ * (consumer): the Dekker handshake that Wintun releases up to 0.14.1 got wrong (docs/protocol.md §5.1).
  * The seq_cst pair below gives that guarantee by itself (one total order over both). */
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>

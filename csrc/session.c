@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * The client half of the rings: Wintun's api/session.c semantics (reference §2), with its gaps
+ * The client half of the rings: Wintun's api/session.c semantics (docs/protocol.md §2), with its gaps
  * closed (see wintun.h). One lock per ring; the two directions never share one.
  *
  * Memory: one page-aligned region holds this struct, then the Send ring, then the Receive ring
@@ -316,7 +316,7 @@ static int64_t outstanding_offset(const TUN_RING *ring, uint32_t capacity, const
     return (int64_t)offset;
 }
 
-/* Under send.lock, Wintun's checks before a packet is handed out (reference §2.5 steps 1-3):
+/* Under send.lock, Wintun's checks before a packet is handed out (docs/protocol.md §2.5, first checks):
  * ERROR_HANDLE_EOF; or ERROR_NO_MORE_ITEMS, with the read event armed (Alertable = 1, then Tail
  * read once more past a full fence, so a packet published meanwhile is seen); or ERROR_SUCCESS
  * and the ring's Tail in *tail. */
@@ -349,7 +349,7 @@ static void rearm_if_drained(struct wt_session *session, TUN_RING *ring, uint32_
         SetEvent(session->descriptor.Send.TailMoved);
 }
 
-/* §2.5 steps 4-6: the packet at head with its size, or NULL if the framing between head and tail
+/* docs/protocol.md §2.5, framing checks: the packet at head with its size, or NULL if the framing between head and tail
  * is corrupt (ERROR_INVALID_DATA: too little content, Size > 0xFFFF, or longer than the content). */
 static TUN_PACKET *packet_at(TUN_RING *ring, uint32_t head, uint32_t tail, uint32_t capacity, uint32_t *size)
 {

@@ -3,7 +3,7 @@
  * wintun.h: Wintun 0.14's session API, implemented by this library on Linux and Windows.
  *
  * Same 14 functions, names (including WintunGetAdapterLUID), types, semantics, check order and
- * Win32 error codes as Wintun 0.14 (see shared/reference/wintun-protocol.md §2), so a program
+ * Win32 error codes as Wintun 0.14 (see docs/protocol.md §2), so a program
  * written against Wintun builds on Linux with the same calls. On failure a function returns
  * NULL/FALSE/0 and GetLastError() tells why; as in Wintun, success does not clear the last
  * error, so test the return value first.

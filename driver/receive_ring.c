@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
  * The driver as consumer of the Receive ring: packets the client injects, handed to the OS
- * (Wintun's TunProcessReceiveData, reference §1.6). One thread per session.
+ * (Wintun's TunProcessReceiveData, docs/protocol.md §1.6). One thread per session.
  *
  * - Empty ring: spin up to 0.1 ms, then the Alertable handshake with full fences (store
- *   Alertable = 1, re-read Tail, sleep on TailMoved), the lost-wake-up fix of §5.1.
+ *   Alertable = 1, re-read Tail, sleep on TailMoved), the lost-wake-up fix of docs/protocol.md §5.1.
  * - Framing is untrusted: Tail >= capacity, less than 4 bytes of content, Size > 0xFFFF or a
  *   packet longer than the content declare the ring bad: Head = 0xFFFFFFFF, thread ends.
  * - A packet that is not IPv4/IPv6 (version nibble and minimum length) is discarded and counted

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * Session registration and teardown on the driver side (Wintun's TunRegisterBuffers and
- * TunUnregisterBuffers, reference §1.4 and §1.8).
+ * TunUnregisterBuffers, docs/protocol.md §1.4 and §1.8).
  */
 #include "driver.h"
 #include "../csrc/logger.h"

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
  * The driver as producer of the Send ring: packets the OS sends out of the adapter, for the
- * client's WintunReceivePacket (Wintun's TunSendNetBufferLists, reference §1.5).
+ * client's WintunReceivePacket (Wintun's TunSendNetBufferLists, docs/protocol.md §1.5).
  *
  * Space is reserved under the ring's lock, and the consumer's Head is read under that same lock
- * (the overrun Wintun fixed only in 2026, §5.2). Head is re-read only when the cached value does
+ * (the overrun Wintun fixed only in 2026, docs/protocol.md §5.2). Head is re-read only when the cached value does
  * not leave room: a cached Head is never ahead of the real one, so the free space it gives is
  * never too large. The client's Head is untrusted; a Head >= capacity closes delivery. Offsets
  * written are always our own private Tail, so a hostile Head cannot make us write outside the

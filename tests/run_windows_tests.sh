@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Windows test programs under Wine. Exit codes after a crash are unreliable there, so each
-# program's final "N passed, N failed" line is what counts (windows-build.md, §2.3).
+# program's final "N passed, N failed, N skipped" line is what counts (docs/windows.md).
 set -u
 dir=$1; shift
 export WINEPREFIX=${WINEPREFIX:-${TMPDIR:-/tmp}/wintun-wine}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * The ring layout and arithmetic, and the reference vectors (§1.3, §6) through the real code.
+ * The ring layout and arithmetic, and the reference vectors (docs/protocol.md §1.3, §6) through the real code.
  */
 #include "helpers.h"
 
@@ -45,7 +45,7 @@ static void test_arithmetic(void)
     CHECK(TUN_RING_WRAP(0x1FFF8 + 104, 0x20000) == 0x60);
 }
 
-/* §1.3 vector through the driver and the session: capacity 0x20000, Tail 0x1FFF8, a 100-byte
+/* docs/protocol.md §1.3 vector through the driver and the session: capacity 0x20000, Tail 0x1FFF8, a 100-byte
  * payload is written contiguously into the trailing bytes and Tail becomes 0x60. */
 static void test_wrap_vector(void)
 {

@@ -13,7 +13,7 @@ shared-memory rings::
         if tun.wait_read_event(timeout=1):
             print(tun.read())              # bytes, or None when nothing is waiting
 
-See the README for the whole API.
+See docs/python.md for the whole API.
 """
 from __future__ import annotations
 

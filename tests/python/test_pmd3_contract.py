@@ -1,6 +1,6 @@
 """pymobiledevice3's contract with its TUN device, on real kernel adapters.
 
-The pump below has the shape of pymobiledevice3's tunnel code (see README, "wintun as
+The pump below has the shape of pymobiledevice3's tunnel code (see docs/python.md, "wintun as
 pymobiledevice3's TUN device"): the device is made by a create_tun_device() factory and
 configured as pymobiledevice3 does it (addr without a prefix, mtu, up(), then mtu and name read);
 the host->device task picks its read path as pymobiledevice3 does (async_read_batch first) and sends

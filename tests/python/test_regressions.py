@@ -1,4 +1,4 @@
-"""The bugs of the packages users come from (python-anchors.md §1, §2, §4), each shown absent."""
+"""The bugs of the packages users come from (docs/python.md, "Coming from pywintunx-pmd3 or python-pytun"), each shown absent."""
 import gc
 import threading
 import time
