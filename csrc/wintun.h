@@ -153,16 +153,46 @@ WINTUN_API WINTUN_CLOSE_ADAPTER_FUNC WintunCloseAdapter;
 /* Nothing to uninstall here: the driver half is part of the library. FALSE with
  * ERROR_INF_IN_USE_BY_DEVICES while adapters exist, as Wintun's un-forced removal fails. */
 WINTUN_API WINTUN_DELETE_DRIVER_FUNC WintunDeleteDriver;
+/* The adapter's LUID (IfType 53; on Linux a kernel adapter's NetLuidIndex is its interface
+ * index). An invalid handle sets *Luid to 0 with ERROR_INVALID_HANDLE; a NULL Luid does nothing. */
 WINTUN_API WINTUN_GET_ADAPTER_LUID_FUNC WintunGetAdapterLUID;
-/* (major << 16) | minor of the driver half: 0.14, the protocol it serves. */
+/* (major << 16) | minor of the driver half: 0.14, the protocol it serves. On Windows with the
+ * kernel backend, the running Wintun driver's, or 0 with ERROR_FILE_NOT_FOUND if none is loaded. */
 WINTUN_API WINTUN_GET_RUNNING_DRIVER_VERSION_FUNC WintunGetRunningDriverVersion;
+/* Sets the log callback (NULL: none), process-wide. Lines are Wintun 0.14's: FILETIME stamps,
+ * up to 0x400 characters, ERR lines ending in ": <system text> (Code 0x%08X)". */
 WINTUN_API WINTUN_SET_LOGGER_FUNC WintunSetLogger;
+/* Starts the adapter's session with two rings of Capacity bytes each. Errors:
+ * ERROR_INVALID_HANDLE (not a live adapter), ERROR_INVALID_PARAMETER (Capacity not a power of two
+ * in [WINTUN_MIN_RING_CAPACITY, WINTUN_MAX_RING_CAPACITY]), ERROR_ALREADY_INITIALIZED (the
+ * adapter has a session), ERROR_DEV_NOT_EXIST (the adapter was removed), ERROR_NOT_ENOUGH_MEMORY
+ * (ring memory), ERROR_MAX_THRDS_REACHED / ERROR_TOO_MANY_OPEN_FILES (no thread or descriptor
+ * left). */
 WINTUN_API WINTUN_START_SESSION_FUNC WintunStartSession;
+/* Ends the session: its handle is stale at once, calls inside finish first (ERROR_HANDLE_EOF),
+ * every thread waiting on the read event wakes. A stale or NULL handle: ERROR_INVALID_HANDLE,
+ * no effect. */
 WINTUN_API WINTUN_END_SESSION_FUNC WintunEndSession;
+/* The session's read-wait event (auto-reset, owned by the session: do not close it), or NULL with
+ * ERROR_INVALID_HANDLE. */
 WINTUN_API WINTUN_GET_READ_WAIT_EVENT_FUNC WintunGetReadWaitEvent;
+/* The next packet the OS sent, and its size in *PacketSize; NULL with ERROR_NO_MORE_ITEMS (none
+ * waiting: wait on the read event), ERROR_HANDLE_EOF (the session ended, or the adapter went),
+ * ERROR_INVALID_DATA (the ring's framing is corrupt: sticky), ERROR_INVALID_PARAMETER (NULL
+ * PacketSize), ERROR_INVALID_HANDLE. The packet stays valid until it is released. */
 WINTUN_API WINTUN_RECEIVE_PACKET_FUNC WintunReceivePacket;
+/* Gives a received packet's ring space back (in any order). ERROR_INVALID_PARAMETER, with the
+ * ring untouched, for a pointer that is not an outstanding packet's start or was released before;
+ * ERROR_INVALID_HANDLE. Returns nothing: the last error is the report. */
 WINTUN_API WINTUN_RELEASE_RECEIVE_PACKET_FUNC WintunReleaseReceivePacket;
+/* Room for a packet of PacketSize bytes, to fill and then send; NULL with ERROR_BUFFER_OVERFLOW
+ * (the ring is full: retry later, no event says when), ERROR_HANDLE_EOF (the session ended, or
+ * the driver declared the ring bad), ERROR_INVALID_PARAMETER (PacketSize >
+ * WINTUN_MAX_IP_PACKET_SIZE), ERROR_INVALID_HANDLE. */
 WINTUN_API WINTUN_ALLOCATE_SEND_PACKET_FUNC WintunAllocateSendPacket;
+/* Sends an allocated packet. Packets reach the OS in allocation order: one allocated and never
+ * sent holds back those after it. ERROR_INVALID_PARAMETER, with the ring untouched, for a pointer
+ * that is not an allocated packet's start or was sent before; ERROR_INVALID_HANDLE. */
 WINTUN_API WINTUN_SEND_PACKET_FUNC WintunSendPacket;
 #endif
 
