@@ -379,7 +379,7 @@ VOID WINAPI WintunCloseAdapter(WINTUN_ADAPTER_HANDLE handle)
                 break;
             }
         }
-        __atomic_store_n(&dev->removed, 1, __ATOMIC_RELEASE);
+        wt_atomic_store(&dev->removed, 1, WT_RELEASE);
         wt_mutex_unlock(&registry_lock);
         /* The session, if any, ends on the driver side: its readers get ERROR_HANDLE_EOF. */
         wt_driver_kill(&dev->driver);

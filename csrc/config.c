@@ -60,7 +60,7 @@ struct config_args
 /* One configuration request on a device held for the call; a Win32 code. */
 static DWORD configure(struct wt_device *dev, enum config_op op, const struct config_args *a)
 {
-    if (__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE))
+    if (wt_atomic_load(&dev->removed, WT_ACQUIRE))
         return ERROR_DEV_NOT_EXIST;
     switch (op) {
     case SET_MTU: {

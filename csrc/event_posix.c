@@ -60,7 +60,7 @@ __attribute__((constructor)) static void pool_init(void) { pthread_atfork(NULL, 
 static struct wt_event *event_from(HANDLE h)
 {
     struct wt_event *e = h;
-    if (!e || __atomic_load_n(&e->magic, __ATOMIC_ACQUIRE) != EVENT_MAGIC || e->generation != wt_process_generation()) {
+    if (!e || wt_atomic_load(&e->magic, WT_ACQUIRE) != EVENT_MAGIC || e->generation != wt_process_generation()) {
         SetLastError(ERROR_INVALID_HANDLE);
         return NULL;
     }
@@ -70,11 +70,11 @@ static struct wt_event *event_from(HANDLE h)
 /* A reference unless the event is closed already; with it, e->fd stays open. */
 static int event_try_ref(struct wt_event *e)
 {
-    int refs = __atomic_load_n(&e->refs, __ATOMIC_RELAXED);
+    int refs = wt_atomic_load(&e->refs, WT_RELAXED);
     do
         if (refs <= 0)
             return 0;
-    while (!__atomic_compare_exchange_n(&e->refs, &refs, refs + 1, 1, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+    while (!wt_atomic_compare_exchange(&e->refs, &refs, refs + 1, 1, WT_ACQUIRE, WT_RELAXED));
     return 1;
 }
 
@@ -91,11 +91,11 @@ static struct wt_event *event_acquire(HANDLE h)
 
 static void event_unref(struct wt_event *e)
 {
-    if (__atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL))
+    if (wt_atomic_sub_fetch(&e->refs, 1, WT_ACQ_REL))
         return;
-    __atomic_store_n(&e->magic, 0, __ATOMIC_RELEASE);
+    wt_atomic_store(&e->magic, 0, WT_RELEASE);
     close(e->fd);
-    __atomic_store_n(&e->fd, -1, __ATOMIC_RELAXED);
+    wt_atomic_store(&e->fd, -1, WT_RELAXED);
     e->next_free = NULL;
     pthread_mutex_lock(&pool_lock);
     if (pool_tail)
@@ -141,11 +141,11 @@ HANDLE WintunCompat_CreateEventW(void *attributes, BOOL manual_reset, BOOL initi
     }
     e->fd = fd;
     e->manual_reset = !!manual_reset;
-    __atomic_store_n(&e->woken_for_good, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&e->closed, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&e->refs, 1, __ATOMIC_RELAXED);
+    wt_atomic_store(&e->woken_for_good, 0, WT_RELAXED);
+    wt_atomic_store(&e->closed, 0, WT_RELAXED);
+    wt_atomic_store(&e->refs, 1, WT_RELAXED);
     e->generation = wt_process_generation();
-    __atomic_store_n(&e->magic, EVENT_MAGIC, __ATOMIC_RELEASE);
+    wt_atomic_store(&e->magic, EVENT_MAGIC, WT_RELEASE);
     return e;
 }
 
@@ -177,7 +177,7 @@ BOOL WintunCompat_ResetEvent(HANDLE h)
     struct wt_event *e = event_acquire(h);
     if (!e)
         return FALSE;
-    if (!__atomic_load_n(&e->woken_for_good, __ATOMIC_ACQUIRE))
+    if (!wt_atomic_load(&e->woken_for_good, WT_ACQUIRE))
         event_drain(e);
     event_unref(e);
     return TRUE;
@@ -187,7 +187,7 @@ BOOL WintunCompat_CloseHandle(HANDLE h)
 {
     struct wt_event *e = event_from(h);
     int open = 0;
-    if (!e || !__atomic_compare_exchange_n(&e->closed, &open, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+    if (!e || !wt_atomic_compare_exchange(&e->closed, &open, 1, 0, WT_ACQ_REL, WT_RELAXED)) {
         SetLastError(ERROR_INVALID_HANDLE); /* closed already, perhaps by another thread just now */
         return FALSE;
     }
@@ -198,7 +198,7 @@ BOOL WintunCompat_CloseHandle(HANDLE h)
 int WintunGetEventFd(HANDLE h)
 {
     struct wt_event *e = event_from(h);
-    return e ? __atomic_load_n(&e->fd, __ATOMIC_RELAXED) : -1;
+    return e ? wt_atomic_load(&e->fd, WT_RELAXED) : -1;
 }
 
 void wt_event_wake_all(HANDLE h)
@@ -206,7 +206,7 @@ void wt_event_wake_all(HANDLE h)
     struct wt_event *e = event_acquire(h);
     if (!e)
         return;
-    __atomic_store_n(&e->woken_for_good, 1, __ATOMIC_RELEASE);
+    wt_atomic_store(&e->woken_for_good, 1, WT_RELEASE);
     SetEvent(h);
     event_unref(e);
 }
@@ -214,7 +214,7 @@ void wt_event_wake_all(HANDLE h)
 /* Takes the signal of an auto-reset event; 0 if another waiter took it first. */
 static int event_consume(struct wt_event *e)
 {
-    if (e->manual_reset || __atomic_load_n(&e->woken_for_good, __ATOMIC_ACQUIRE))
+    if (e->manual_reset || wt_atomic_load(&e->woken_for_good, WT_ACQUIRE))
         return 1;
     uint64_t v;
     for (;;) {

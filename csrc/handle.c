@@ -46,7 +46,7 @@ static uint32_t free_head, free_tail;
 
 static struct slot *slot_at(uint32_t index)
 {
-    struct slot *chunk = __atomic_load_n(&chunks[index >> CHUNK_BITS], __ATOMIC_ACQUIRE);
+    struct slot *chunk = wt_atomic_load(&chunks[index >> CHUNK_BITS], WT_ACQUIRE);
     return chunk ? &chunk[index & (CHUNK_SLOTS - 1)] : NULL;
 }
 
@@ -94,7 +94,7 @@ static int take_free_slot(uint32_t *index)
         struct slot *chunk = (struct slot *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
         for (uint32_t i = 0; i < CHUNK_SLOTS; ++i)
             chunk[i].word = 1ull << 32; /* generation 1 */
-        __atomic_store_n(&chunks[c], chunk, __ATOMIC_RELEASE);
+        wt_atomic_store(&chunks[c], chunk, WT_RELEASE);
     }
     *index = slots_made++;
     return 1;
@@ -113,7 +113,7 @@ uintptr_t wt_handle_new(enum wt_handle_kind kind, void *object)
     struct slot *slot = slot_at(index);
     slot->object = object;
     /* Bits only added: the passing references of stale callers stay counted. */
-    uint64_t word = __atomic_fetch_or(&slot->word, WORD_LIVE | ((uint64_t)kind << WORD_KIND_SHIFT), __ATOMIC_RELEASE);
+    uint64_t word = wt_atomic_fetch_or(&slot->word, WORD_LIVE | ((uint64_t)kind << WORD_KIND_SHIFT), WT_RELEASE);
     return encode(index, WORD_GEN(word), kind);
 }
 
@@ -123,10 +123,10 @@ void *wt_handle_enter(uintptr_t handle, enum wt_handle_kind kind)
     if (slot) {
         /* Optimistic: one atomic add, undone when the slot is not this live handle's. A stale
          * caller's passing reference only delays a retire for the few instructions it lasts. */
-        uint64_t word = __atomic_fetch_add(&slot->word, 1, __ATOMIC_ACQUIRE);
+        uint64_t word = wt_atomic_fetch_add(&slot->word, 1, WT_ACQUIRE);
         if (word_matches(word, handle, kind))
             return slot->object;
-        __atomic_sub_fetch(&slot->word, 1, __ATOMIC_RELEASE);
+        wt_atomic_sub_fetch(&slot->word, 1, WT_RELEASE);
     }
     SetLastError(ERROR_INVALID_HANDLE);
     return NULL;
@@ -135,7 +135,7 @@ void *wt_handle_enter(uintptr_t handle, enum wt_handle_kind kind)
 void wt_handle_leave(uintptr_t handle)
 {
     struct slot *slot = slot_at(handle_index(handle));
-    __atomic_sub_fetch(&slot->word, 1, __ATOMIC_RELEASE);
+    wt_atomic_sub_fetch(&slot->word, 1, WT_RELEASE);
 }
 
 void *wt_handle_acquire(uintptr_t handle, enum wt_handle_kind kind)
@@ -159,16 +159,16 @@ void *wt_handle_retire(uintptr_t handle, enum wt_handle_kind kind)
         SetLastError(ERROR_INVALID_HANDLE);
         return NULL;
     }
-    uint64_t word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
+    uint64_t word = wt_atomic_load(&slot->word, WT_ACQUIRE);
     do {
         if (!word_matches(word, handle, kind)) {
             SetLastError(ERROR_INVALID_HANDLE);
             return NULL;
         }
-    } while (!__atomic_compare_exchange_n(&slot->word, &word, word & ~WORD_LIVE, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+    } while (!wt_atomic_compare_exchange(&slot->word, &word, word & ~WORD_LIVE, 1, WT_ACQ_REL, WT_ACQUIRE));
     void *object = slot->object;
     /* Rundown: calls already in have only a few instructions to go, or a syscall at most. */
-    for (unsigned spins = 0; __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE) & WORD_REFS_MASK; ++spins) {
+    for (unsigned spins = 0; wt_atomic_load(&slot->word, WT_ACQUIRE) & WORD_REFS_MASK; ++spins) {
         if (spins < 64)
             wt_yield();
         else
@@ -176,8 +176,8 @@ void *wt_handle_retire(uintptr_t handle, enum wt_handle_kind kind)
     }
     /* The next generation, no kind: no reference can be taken any more. Added and masked, never
      * stored, so that a stale caller's passing reference is not lost. */
-    __atomic_fetch_and(&slot->word, ~(3ull << WORD_KIND_SHIFT), __ATOMIC_RELAXED);
-    __atomic_fetch_add(&slot->word, 1ull << 32, __ATOMIC_RELEASE);
+    wt_atomic_fetch_and(&slot->word, ~(3ull << WORD_KIND_SHIFT), WT_RELAXED);
+    wt_atomic_fetch_add(&slot->word, 1ull << 32, WT_RELEASE);
     wt_mutex_lock(&table_lock);
     free_queue[free_tail++ % MAX_SLOTS] = (uint16_t)handle_index(handle);
     wt_mutex_unlock(&table_lock);

@@ -18,7 +18,7 @@ VOID WINAPI WintunSetLogger(WINTUN_LOGGER_CALLBACK new_logger)
 {
     if (!new_logger)
         new_logger = nop_logger;
-    __atomic_store_n(&logger, new_logger, __ATOMIC_RELEASE);
+    wt_atomic_store(&logger, new_logger, WT_RELEASE);
 }
 
 /* UTF-8 to WCHAR for log text; invalid sequences become U+FFFD. */
@@ -71,7 +71,7 @@ struct line
 
 static void deliver(const struct line *line)
 {
-    WINTUN_LOGGER_CALLBACK cb = __atomic_load_n(&logger, __ATOMIC_ACQUIRE);
+    WINTUN_LOGGER_CALLBACK cb = wt_atomic_load(&logger, WT_ACQUIRE);
     if (cb == nop_logger)
         return;
     DWORD saved = GetLastError(); /* the callback may call anything */
@@ -164,8 +164,8 @@ static void dispatcher_main(void *arg)
 /* Starts the dispatcher once; whether it runs. */
 static int dispatcher_ready(void)
 {
-    int state = __atomic_load_n(&queue.state, __ATOMIC_ACQUIRE);
-    if (state == 0 && __atomic_compare_exchange_n(&queue.state, &state, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    int state = wt_atomic_load(&queue.state, WT_ACQUIRE);
+    if (state == 0 && wt_atomic_compare_exchange(&queue.state, &state, 1, 0, WT_ACQ_REL, WT_ACQUIRE)) {
         wt_thread thread;
 #ifdef _WIN32
         /* The dispatcher runs this module's code for the process's life: never unloaded under it. */
@@ -177,11 +177,11 @@ static int dispatcher_ready(void)
         state = queue.event && !wt_thread_start(&thread, dispatcher_main, NULL) ? 2 : 3;
         if (state == 2)
             wt_thread_detach(thread);
-        __atomic_store_n(&queue.state, state, __ATOMIC_RELEASE);
+        wt_atomic_store(&queue.state, state, WT_RELEASE);
     }
     while (state == 1) {
         wt_yield();
-        state = __atomic_load_n(&queue.state, __ATOMIC_ACQUIRE);
+        state = wt_atomic_load(&queue.state, WT_ACQUIRE);
     }
     return state == 2;
 }
@@ -215,7 +215,7 @@ __attribute__((constructor)) static void logger_init(void) { pthread_atfork(NULL
  * driver thread (whose teardown a callback may ask for); else to the callback now. */
 static void route(const struct line *line)
 {
-    if (__atomic_load_n(&logger, __ATOMIC_ACQUIRE) == nop_logger)
+    if (wt_atomic_load(&logger, WT_ACQUIRE) == nop_logger)
         return;
     if (held_depth) {
         if (held.count < HELD_MAX)
@@ -236,7 +236,7 @@ static void emit(WINTUN_LOGGER_LEVEL level, const char *text)
 {
     if (level == WINTUN_LOG_ERR)
         snprintf(last_error_line, sizeof(last_error_line), "%s", text);
-    if (__atomic_load_n(&logger, __ATOMIC_ACQUIRE) == nop_logger)
+    if (wt_atomic_load(&logger, WT_ACQUIRE) == nop_logger)
         return;
     struct line line = { .level = level, .timestamp = wt_filetime_now() };
     snprintf(line.text, sizeof(line.text), "%s", text);

@@ -41,7 +41,7 @@ static DWORD same_module(LPCWSTR path)
 
 DWORD wt_native_load(LPCWSTR path)
 {
-    if (__atomic_load_n(&loaded, __ATOMIC_ACQUIRE) && (!path || !*path))
+    if (wt_atomic_load(&loaded, WT_ACQUIRE) && (!path || !*path))
         return ERROR_SUCCESS;
     DWORD err = ERROR_SUCCESS;
     wt_mutex_lock(&load_lock);
@@ -60,7 +60,7 @@ DWORD wt_native_load(LPCWSTR path)
     }
     /* The DLL's lines go where ours go, and its errors explain ours. */
     dll.WintunSetLogger(wt_log_relay);
-    __atomic_store_n(&loaded, 1, __ATOMIC_RELEASE);
+    wt_atomic_store(&loaded, 1, WT_RELEASE);
     WCHAR file[MAX_PATH];
     char shown[MAX_PATH * 3];
     DWORD n = GetModuleFileNameW(dll.Module, file, MAX_PATH);
@@ -192,7 +192,7 @@ static DWORD native_set_up(struct wt_device *dev, BOOL up)
 
 static DWORD native_get_up(struct wt_device *dev, BOOL *up)
 {
-    if (__atomic_load_n(&dev->sessions, __ATOMIC_ACQUIRE)) {
+    if (wt_atomic_load(&dev->sessions, WT_ACQUIRE)) {
         *up = TRUE;
         return ERROR_SUCCESS;
     }
@@ -251,7 +251,7 @@ void *wt_native_start_session(struct wt_device *dev, DWORD capacity)
         return NULL;
     }
     wt_device_ref(dev);
-    __atomic_add_fetch(&dev->sessions, 1, __ATOMIC_RELEASE);
+    wt_atomic_add_fetch(&dev->sessions, 1, WT_RELEASE);
     s->dev = dev;
     s->magic = WT_NATIVE_SESSION_MAGIC;
     return s;
@@ -262,7 +262,7 @@ void wt_native_end_session(void *session)
     struct wt_native_session *s = NATIVE(session);
     s->magic = 0;
     dll.WintunEndSession(s->session);
-    __atomic_sub_fetch(&s->dev->sessions, 1, __ATOMIC_RELEASE);
+    wt_atomic_sub_fetch(&s->dev->sessions, 1, WT_RELEASE);
     wt_device_unref(s->dev);
     free(s);
 }
@@ -279,14 +279,14 @@ static BYTE *take_ahead_locked(struct wt_native_session *s, DWORD *size)
 {
     BYTE *packet = s->ahead;
     *size = s->ahead_size;
-    __atomic_store_n(&s->ahead, NULL, __ATOMIC_RELAXED);
+    wt_atomic_store(&s->ahead, NULL, WT_RELAXED);
     return packet;
 }
 
 static void put_ahead_locked(struct wt_native_session *s, BYTE *packet, DWORD size)
 {
     s->ahead_size = size;
-    __atomic_store_n(&s->ahead, packet, __ATOMIC_RELEASE);
+    wt_atomic_store(&s->ahead, packet, WT_RELEASE);
 }
 
 BYTE *wt_native_receive_packet(void *session, DWORD *size)
@@ -296,7 +296,7 @@ BYTE *wt_native_receive_packet(void *session, DWORD *size)
         SetLastError(ERROR_INVALID_PARAMETER);
         return NULL;
     }
-    if (__atomic_load_n(&s->ahead, __ATOMIC_ACQUIRE)) {
+    if (wt_atomic_load(&s->ahead, WT_ACQUIRE)) {
         wt_spinlock_lock(&s->lock);
         BYTE *packet = take_ahead_locked(s, size);
         wt_spinlock_unlock(&s->lock);
@@ -377,7 +377,7 @@ DWORD wt_native_send_packets(void *session, const BYTE *const *packets, const DW
 BOOL wt_native_is_receive_ready(void *session)
 {
     struct wt_native_session *s = NATIVE(session);
-    if (__atomic_load_n(&s->ahead, __ATOMIC_ACQUIRE))
+    if (wt_atomic_load(&s->ahead, WT_ACQUIRE))
         return TRUE;
     BOOL ready = TRUE;
     wt_spinlock_lock(&s->lock);

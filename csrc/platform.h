@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atomic.h"
+
 #ifdef _WIN32
 #include <winsock2.h>
 #include <windows.h>
@@ -48,7 +50,7 @@ static inline void wt_spinlock_lock(wt_spinlock *lock)
 #if defined(_MSC_VER) && !defined(__clang__)
     if (InterlockedExchange((volatile LONG *)&lock->held, 1))
 #else
-    if (__atomic_exchange_n(&lock->held, 1, __ATOMIC_ACQUIRE))
+    if (wt_atomic_exchange(&lock->held, 1, WT_ACQUIRE))
 #endif
         wt_spinlock_wait(lock);
 }
@@ -59,7 +61,7 @@ static inline void wt_spinlock_unlock(wt_spinlock *lock)
     _ReadWriteBarrier();
     lock->held = 0;
 #else
-    __atomic_store_n(&lock->held, 0, __ATOMIC_RELEASE);
+    wt_atomic_store(&lock->held, 0, WT_RELEASE);
 #endif
 }
 

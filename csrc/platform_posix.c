@@ -45,7 +45,7 @@ static unsigned process_generation;
 
 int wt_thread_is_driver(void) { return driver_thread; }
 void wt_thread_set_driver(int driver) { driver_thread = driver; }
-unsigned wt_process_generation(void) { return __atomic_load_n(&process_generation, __ATOMIC_RELAXED); }
+unsigned wt_process_generation(void) { return wt_atomic_load(&process_generation, WT_RELAXED); }
 
 static void after_fork(void) { ++process_generation; }
 __attribute__((constructor)) static void platform_init(void) { pthread_atfork(NULL, NULL, after_fork); }

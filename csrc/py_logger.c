@@ -6,13 +6,14 @@
  * goes no further. Nothing is called once the interpreter is finalizing.
  */
 #include "pywintun.h"
+#include "atomic.h"
 
 static PyObject *py_logger; /* strong reference; changed with the GIL held */
 static int logger_shutdown;
 
 static int interpreter_alive(void)
 {
-    if (!Py_IsInitialized() || __atomic_load_n(&logger_shutdown, __ATOMIC_ACQUIRE))
+    if (!Py_IsInitialized() || wt_atomic_load(&logger_shutdown, WT_ACQUIRE))
         return 0;
 #if !defined(Py_LIMITED_API)
 #if PY_VERSION_HEX >= 0x030D0000
@@ -68,7 +69,7 @@ PyObject *wt_py_set_logger(PyObject *module, PyObject *callback)
 
 void wt_logger_shutdown(void)
 {
-    __atomic_store_n(&logger_shutdown, 1, __ATOMIC_RELEASE);
+    wt_atomic_store(&logger_shutdown, 1, WT_RELEASE);
     WintunSetLogger(NULL);
     Py_CLEAR(py_logger);
 }

@@ -60,7 +60,7 @@ static wt_state *state_of(TunDevice *self) { return self->state; }
 static int op_begin(TunDevice *self)
 {
     unsigned long me = PyThread_get_thread_ident();
-    if (__atomic_load_n(&self->op_owner, __ATOMIC_RELAXED) == me) {
+    if (wt_atomic_load(&self->op_owner, WT_RELAXED) == me) {
         PyErr_SetString(PyExc_RuntimeError, "up(), down() and close() cannot be called from within one of them (a "
                                             "logger callback): defer it to another thread");
         return -1;
@@ -70,13 +70,13 @@ static int op_begin(TunDevice *self)
         PyThread_acquire_lock(self->op_lock, WAIT_LOCK);
         Py_END_ALLOW_THREADS
     }
-    __atomic_store_n(&self->op_owner, me, __ATOMIC_RELAXED);
+    wt_atomic_store(&self->op_owner, me, WT_RELAXED);
     return 0;
 }
 
 static void op_end(TunDevice *self)
 {
-    __atomic_store_n(&self->op_owner, 0, __ATOMIC_RELAXED);
+    wt_atomic_store(&self->op_owner, 0, WT_RELAXED);
     PyThread_release_lock(self->op_lock);
 }
 
@@ -299,7 +299,7 @@ static int set_write_timeout(TunDevice *self, PyObject *value)
 static PyObject *next_default_name(void)
 {
     static unsigned counter;
-    return PyUnicode_FromFormat("wintun%u", __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+    return PyUnicode_FromFormat("wintun%u", wt_atomic_fetch_add(&counter, 1, WT_RELAXED));
 }
 
 static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
@@ -499,7 +499,7 @@ static void release_waiters(TunDevice *self)
 {
     SetEvent(self->cancel);
     Py_BEGIN_ALLOW_THREADS
-    while (__atomic_load_n(&self->waiters, __ATOMIC_ACQUIRE))
+    while (wt_atomic_load(&self->waiters, WT_ACQUIRE))
         wt_sleep_us(100);
     Py_END_ALLOW_THREADS
 }
@@ -806,7 +806,7 @@ static PyObject *wait_or_cancel(TunDevice *self, HANDLE event, DWORD ms, const c
     HANDLE events[2] = { event, self->cancel };
     const uint64_t deadline = ms == INFINITE ? UINT64_MAX : wt_monotonic_ns() + (uint64_t)ms * 1000000ull;
     DWORD r;
-    __atomic_add_fetch(&self->waiters, 1, __ATOMIC_ACQ_REL);
+    wt_atomic_add_fetch(&self->waiters, 1, WT_ACQ_REL);
     for (;;) {
         uint64_t now = wt_monotonic_ns();
         DWORD slice = WAIT_SLICE_MS;
@@ -818,11 +818,11 @@ static PyObject *wait_or_cancel(TunDevice *self, HANDLE event, DWORD ms, const c
         if (r != WAIT_TIMEOUT || wt_monotonic_ns() >= deadline)
             break;
         if (PyErr_CheckSignals() < 0) {
-            __atomic_sub_fetch(&self->waiters, 1, __ATOMIC_ACQ_REL);
+            wt_atomic_sub_fetch(&self->waiters, 1, WT_ACQ_REL);
             return NULL;
         }
     }
-    __atomic_sub_fetch(&self->waiters, 1, __ATOMIC_ACQ_REL);
+    wt_atomic_sub_fetch(&self->waiters, 1, WT_ACQ_REL);
     if (r == WAIT_OBJECT_0)
         Py_RETURN_TRUE;
     if (r == WAIT_OBJECT_0 + 1 || r == WAIT_TIMEOUT)

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atomic.h"
+
 #ifdef _WIN32
 #include <winsock2.h>
 #include <windows.h>
@@ -102,53 +104,25 @@ static inline TUN_PACKET *tun_ring_packet(TUN_RING *Ring, uint32_t Offset)
  * barrier between "store Tail, load Alertable" (producer) and "store Alertable, load Tail"
  * (consumer): the Dekker handshake that Wintun releases up to 0.14.1 got wrong (docs/protocol.md §5.1).
  * The seq_cst pair below gives that guarantee by itself (one total order over both). */
-#if defined(_MSC_VER) && !defined(__clang__)
-#include <intrin.h>
 static inline uint32_t tun_load_acquire(const volatile uint32_t *p)
 {
-    uint32_t v = *p;
-    _ReadWriteBarrier();
-    return v;
+    return wt_atomic_load(p, WT_ACQUIRE);
 }
 static inline void tun_store_release(volatile uint32_t *p, uint32_t v)
 {
-    _ReadWriteBarrier();
-    *p = v;
+    wt_atomic_store(p, v, WT_RELEASE);
 }
 static inline void tun_store_seq(volatile void *p, uint32_t v)
 {
-    InterlockedExchange((volatile LONG *)p, (LONG)v);
+    wt_atomic_store((volatile uint32_t *)p, v, WT_SEQ_CST);
 }
 static inline uint32_t tun_load_seq(const volatile void *p)
 {
-    MemoryBarrier();
-    return *(const volatile uint32_t *)p;
+    return wt_atomic_load((const volatile uint32_t *)p, WT_SEQ_CST);
 }
 static inline uint32_t tun_exchange(volatile void *p, uint32_t v)
 {
-    return (uint32_t)InterlockedExchange((volatile LONG *)p, (LONG)v);
+    return wt_atomic_exchange((volatile uint32_t *)p, v, WT_SEQ_CST);
 }
-#else
-static inline uint32_t tun_load_acquire(const volatile uint32_t *p)
-{
-    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-static inline void tun_store_release(volatile uint32_t *p, uint32_t v)
-{
-    __atomic_store_n(p, v, __ATOMIC_RELEASE);
-}
-static inline void tun_store_seq(volatile void *p, uint32_t v)
-{
-    __atomic_store_n((volatile uint32_t *)p, v, __ATOMIC_SEQ_CST);
-}
-static inline uint32_t tun_load_seq(const volatile void *p)
-{
-    return __atomic_load_n((const volatile uint32_t *)p, __ATOMIC_SEQ_CST);
-}
-static inline uint32_t tun_exchange(volatile void *p, uint32_t v)
-{
-    return __atomic_exchange_n((volatile uint32_t *)p, v, __ATOMIC_SEQ_CST);
-}
-#endif
 
 #endif

@@ -8,13 +8,13 @@ void wt_spinlock_wait(wt_spinlock *lock)
 {
     for (unsigned spins = 0;; ++spins) {
         /* Read before trying again, so that waiters do not bounce the line. */
-        while (__atomic_load_n(&lock->held, __ATOMIC_RELAXED)) {
+        while (wt_atomic_load(&lock->held, WT_RELAXED)) {
             if (spins++ < 1000)
                 wt_cpu_relax();
             else
                 wt_yield();
         }
-        if (!__atomic_exchange_n(&lock->held, 1, __ATOMIC_ACQUIRE))
+        if (!wt_atomic_exchange(&lock->held, 1, WT_ACQUIRE))
             return;
     }
 }

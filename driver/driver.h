@@ -152,15 +152,15 @@ void wt_send_publish(wt_driver *driver);
 
 void wt_driver_get_stats(wt_driver *driver, WINTUN_ADAPTER_STATISTICS *stats);
 
-#define WT_STAT_ADD(driver, field, n) __atomic_add_fetch(&(driver)->stats.field, (uint64_t)(n), __ATOMIC_RELAXED)
+#define WT_STAT_ADD(driver, field, n) wt_atomic_add_fetch(&(driver)->stats.field, (uint64_t)(n), WT_RELAXED)
 
 /* Packets and bytes of one direction ("send" or "receive"), counted before the packets become
  * visible to the other side: bytes first, then packets with release, so wt_driver_get_stats (which
  * loads packets with acquire, then bytes) never shows packets without their bytes. */
 #define WT_STAT_COUNT(driver, dir, n, b)                                                              \
     do {                                                                                          \
-        __atomic_add_fetch(&(driver)->stats.dir##_bytes, (uint64_t)(b), __ATOMIC_RELAXED);        \
-        __atomic_add_fetch(&(driver)->stats.dir##_packets, (uint64_t)(n), __ATOMIC_RELEASE);      \
+        wt_atomic_add_fetch(&(driver)->stats.dir##_bytes, (uint64_t)(b), WT_RELAXED);        \
+        wt_atomic_add_fetch(&(driver)->stats.dir##_packets, (uint64_t)(n), WT_RELEASE);      \
     } while (0)
 
 /* receive_ring.c: the receive thread's body. */

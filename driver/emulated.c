@@ -100,7 +100,7 @@ static uint32_t emulated_transmit(void *port, const wt_packet *packets, uint32_t
     struct wt_emulated *em = port;
     wt_mutex_lock(&em->lock);
     struct wt_emulated *peer = em->peer;
-    if (!__atomic_load_n(&em->up, __ATOMIC_ACQUIRE) || (peer && !__atomic_load_n(&peer->up, __ATOMIC_ACQUIRE))) {
+    if (!wt_atomic_load(&em->up, WT_ACQUIRE) || (peer && !wt_atomic_load(&peer->up, WT_ACQUIRE))) {
         wt_mutex_unlock(&em->lock);
         WT_STAT_ADD(&em->dev->driver, receive_drops, count);
         return count;
@@ -181,7 +181,7 @@ static void emulated_remove(struct wt_device *dev)
     struct wt_emulated *em = dev->port;
     unwire(em);
     wt_mutex_lock(&em->lock);
-    __atomic_store_n(&em->up, FALSE, __ATOMIC_RELEASE);
+    wt_atomic_store(&em->up, FALSE, WT_RELEASE);
     wt_mutex_unlock(&em->lock);
 }
 
@@ -271,7 +271,7 @@ static DWORD emulated_set_up(struct wt_device *dev, BOOL up)
 {
     struct wt_emulated *em = dev->port;
     wt_mutex_lock(&em->lock);
-    __atomic_store_n(&em->up, !!up, __ATOMIC_RELEASE);
+    wt_atomic_store(&em->up, !!up, WT_RELEASE);
     wt_mutex_unlock(&em->lock);
     return ERROR_SUCCESS;
 }
@@ -280,7 +280,7 @@ static DWORD emulated_get_up(struct wt_device *dev, BOOL *up)
 {
     struct wt_emulated *em = dev->port;
     wt_mutex_lock(&em->lock);
-    *up = __atomic_load_n(&em->up, __ATOMIC_ACQUIRE);
+    *up = wt_atomic_load(&em->up, WT_ACQUIRE);
     wt_mutex_unlock(&em->lock);
     return ERROR_SUCCESS;
 }
@@ -336,7 +336,7 @@ static DWORD inject(struct wt_emulated *em, const BYTE *const *packets, const DW
         batch[i] = (wt_packet){ .data = packets[i], .size = sizes[i] };
     }
     wt_mutex_lock(&em->lock);
-    BOOL up = __atomic_load_n(&em->up, __ATOMIC_ACQUIRE);
+    BOOL up = wt_atomic_load(&em->up, WT_ACQUIRE);
     wt_mutex_unlock(&em->lock);
     if (!up) {
         WT_STAT_ADD(&em->dev->driver, send_drops, count);
@@ -410,7 +410,7 @@ static DWORD connect_pair(struct wt_emulated *ea, struct wt_emulated *eb)
     wt_mutex_lock(&second->lock);
     if (ea->peer || eb->peer)
         err = ERROR_ALREADY_EXISTS;
-    else if (__atomic_load_n(&ea->dev->removed, __ATOMIC_ACQUIRE) || __atomic_load_n(&eb->dev->removed, __ATOMIC_ACQUIRE))
+    else if (wt_atomic_load(&ea->dev->removed, WT_ACQUIRE) || wt_atomic_load(&eb->dev->removed, WT_ACQUIRE))
         err = ERROR_DEV_NOT_EXIST;
     else {
         ea->peer = eb;

@@ -117,7 +117,7 @@ static DWORD parse_replies(const void *buf, size_t n, uint32_t seq, const char *
 /* The error a test injected for req (wt_nl_fault), answered as the kernel answers one. */
 static int injected(const struct request *req, void *reply, size_t size)
 {
-    int err = __atomic_load_n(&wt_nl_fault.err, __ATOMIC_ACQUIRE);
+    int err = wt_atomic_load(&wt_nl_fault.err, WT_ACQUIRE);
     if (!err || req->header.nlmsg_type != wt_nl_fault.type)
         return 0;
     size_t fixed = req->header.nlmsg_type == RTM_NEWADDR || req->header.nlmsg_type == RTM_DELADDR
@@ -141,7 +141,7 @@ static int injected(const struct request *req, void *reply, size_t size)
 static DWORD transact_quiet(int fd, struct request *req, const char *what, int quiet,
                             void (*each)(const struct nlmsghdr *, void *), void *context)
 {
-    req->header.nlmsg_seq = __atomic_add_fetch(&next_seq, 1, __ATOMIC_RELAXED);
+    req->header.nlmsg_seq = wt_atomic_add_fetch(&next_seq, 1, WT_RELAXED);
     static _Thread_local char buffer[32768];
     if (injected(req, buffer, NLMSG_SPACE(sizeof(struct nlmsgerr))))
         return parse_replies(buffer, NLMSG_SPACE(sizeof(struct nlmsgerr)), req->header.nlmsg_seq, what, quiet, each,

@@ -25,7 +25,7 @@ static uint32_t wait_for_tail(wt_driver *driver, TUN_RING *ring, uint32_t head)
         uint32_t tail = tun_load_acquire(&ring->Tail);
         if (tail != head)
             return tail;
-        if (__atomic_load_n(&driver->disconnecting, __ATOMIC_ACQUIRE))
+        if (wt_atomic_load(&driver->disconnecting, WT_ACQUIRE))
             return head;
         if (wt_monotonic_ns() < spin_until) {
             wt_yield();
@@ -63,7 +63,7 @@ static void transmit_all(wt_driver *driver, TUN_RING *ring, const wt_packet *pac
             tun_store_release(&ring->Head, done == count ? batch_end : ends[done - 1]);
             continue;
         }
-        if (__atomic_load_n(&driver->disconnecting, __ATOMIC_ACQUIRE)) {
+        if (wt_atomic_load(&driver->disconnecting, WT_ACQUIRE)) {
             WT_STAT_ADD(driver, receive_drops, count - done);
             break;
         }
@@ -151,7 +151,7 @@ void wt_receive_thread(void *arg)
         goto close_ring;
     }
 
-    while (!bad && !__atomic_load_n(&driver->disconnecting, __ATOMIC_ACQUIRE)) {
+    while (!bad && !wt_atomic_load(&driver->disconnecting, WT_ACQUIRE)) {
         uint32_t tail = wait_for_tail(driver, ring, head);
         if (tail == head)
             continue; /* teardown */

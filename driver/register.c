@@ -48,7 +48,7 @@ DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings)
         err = ERROR_DEV_NOT_EXIST;
         goto out;
     }
-    if (__atomic_load_n(&driver->registered, __ATOMIC_ACQUIRE)) {
+    if (wt_atomic_load(&driver->registered, WT_ACQUIRE)) {
         err = ERROR_ALREADY_INITIALIZED;
         goto out;
     }
@@ -79,7 +79,7 @@ DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings)
             goto out;
         }
     }
-    __atomic_store_n(&driver->disconnecting, 0, __ATOMIC_RELEASE);
+    wt_atomic_store(&driver->disconnecting, 0, WT_RELEASE);
     ResetEvent(driver->receive.stop);
     driver->receive.final_head = TUN_RING_CLOSED;
     if ((err = wt_thread_start(&driver->receive.thread, wt_receive_thread, driver))) {
@@ -91,9 +91,9 @@ DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings)
     wt_mutex_lock(&driver->send.lock);
     driver->send.pending_packets = 0;
     driver->send.pending_bytes = 0;
-    __atomic_store_n(&driver->accepting, 1, __ATOMIC_RELEASE);
+    wt_atomic_store(&driver->accepting, 1, WT_RELEASE);
     wt_mutex_unlock(&driver->send.lock);
-    __atomic_store_n(&driver->registered, 1, __ATOMIC_RELEASE);
+    wt_atomic_store(&driver->registered, 1, WT_RELEASE);
     if (driver->ops->session_started && (err = driver->ops->session_started(driver->port))) {
         wt_mutex_unlock(&driver->registration_lock);
         wt_driver_unregister(driver, rings->Send.Ring, NULL);
@@ -116,7 +116,7 @@ void wt_driver_kill(wt_driver *driver)
 static void close_send_ring(wt_driver *driver)
 {
     wt_mutex_lock(&driver->send.lock);
-    __atomic_store_n(&driver->accepting, 0, __ATOMIC_RELEASE);
+    wt_atomic_store(&driver->accepting, 0, WT_RELEASE);
     tun_store_seq(&driver->send.ring->Tail, TUN_RING_CLOSED);
     wt_event_wake_all(driver->send.tail_moved);
     wt_mutex_unlock(&driver->send.lock);
@@ -125,7 +125,7 @@ static void close_send_ring(wt_driver *driver)
 void wt_driver_port_gone(wt_driver *driver)
 {
     /* The receive thread stops and closes the Receive ring on its way out. */
-    __atomic_store_n(&driver->disconnecting, 1, __ATOMIC_RELEASE);
+    wt_atomic_store(&driver->disconnecting, 1, WT_RELEASE);
     SetEvent(driver->receive.stop);
     close_send_ring(driver);
 }
@@ -135,7 +135,7 @@ void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring, struct w
     if (ends)
         *ends = (struct wt_ring_ends){ TUN_RING_CLOSED, TUN_RING_CLOSED };
     wt_mutex_lock(&driver->registration_lock);
-    if (!__atomic_load_n(&driver->registered, __ATOMIC_ACQUIRE) || (send_ring && send_ring != driver->send.ring)) {
+    if (!wt_atomic_load(&driver->registered, WT_ACQUIRE) || (send_ring && send_ring != driver->send.ring)) {
         /* Ended already (the adapter was closed under the session): its last Tail is kept. */
         if (ends && send_ring && send_ring == driver->send.closed_ring)
             *ends = driver->send.closed;
@@ -144,11 +144,11 @@ void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring, struct w
     }
     /* No more packets into the Send ring from indicate(). */
     wt_mutex_lock(&driver->send.lock);
-    __atomic_store_n(&driver->accepting, 0, __ATOMIC_RELEASE);
+    wt_atomic_store(&driver->accepting, 0, WT_RELEASE);
     wt_mutex_unlock(&driver->send.lock);
 
     /* Stop the receive thread; it publishes Receive Head = 0xFFFFFFFF on its way out. */
-    __atomic_store_n(&driver->disconnecting, 1, __ATOMIC_RELEASE);
+    wt_atomic_store(&driver->disconnecting, 1, WT_RELEASE);
     SetEvent(driver->receive.stop);
     if (driver->receive.thread_running) {
         wt_thread_join(driver->receive.thread);
@@ -164,7 +164,7 @@ void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring, struct w
     if (ends)
         *ends = driver->send.closed;
     close_send_ring(driver);
-    __atomic_store_n(&driver->registered, 0, __ATOMIC_RELEASE);
+    wt_atomic_store(&driver->registered, 0, WT_RELEASE);
     driver->send.ring = NULL;
     driver->receive.ring = NULL;
     wt_mutex_unlock(&driver->registration_lock);
@@ -172,17 +172,17 @@ void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring, struct w
 
 int wt_driver_has_session(wt_driver *driver)
 {
-    return __atomic_load_n(&driver->registered, __ATOMIC_ACQUIRE);
+    return wt_atomic_load(&driver->registered, WT_ACQUIRE);
 }
 
 void wt_driver_get_stats(wt_driver *driver, WINTUN_ADAPTER_STATISTICS *out)
 {
-#define LOAD(field) __atomic_load_n(&driver->stats.field, __ATOMIC_RELAXED)
-    out->SendPackets = __atomic_load_n(&driver->stats.send_packets, __ATOMIC_ACQUIRE); /* WT_STAT_COUNT */
+#define LOAD(field) wt_atomic_load(&driver->stats.field, WT_RELAXED)
+    out->SendPackets = wt_atomic_load(&driver->stats.send_packets, WT_ACQUIRE); /* WT_STAT_COUNT */
     out->SendBytes = LOAD(send_bytes);
     out->SendDrops = LOAD(send_drops);
     out->SendErrors = LOAD(send_errors);
-    out->ReceivePackets = __atomic_load_n(&driver->stats.receive_packets, __ATOMIC_ACQUIRE);
+    out->ReceivePackets = wt_atomic_load(&driver->stats.receive_packets, WT_ACQUIRE);
     out->ReceiveBytes = LOAD(receive_bytes);
     out->ReceiveDiscards = LOAD(receive_discards);
     out->ReceiveDrops = LOAD(receive_drops);

@@ -39,7 +39,7 @@ uint32_t wt_driver_indicate(wt_driver *driver, const wt_packet *packets, uint32_
 
     struct wt_send_side *send = &driver->send;
     wt_mutex_lock(&send->lock);
-    if (!__atomic_load_n(&driver->accepting, __ATOMIC_RELAXED)) {
+    if (!wt_atomic_load(&driver->accepting, WT_RELAXED)) {
         wt_mutex_unlock(&send->lock);
         WT_STAT_ADD(driver, send_drops, valid);
         *error = ERROR_NOT_READY;
@@ -106,7 +106,7 @@ uint32_t wt_driver_indicate(wt_driver *driver, const wt_packet *packets, uint32_
 uint8_t *wt_send_slot(wt_driver *driver, uint32_t max_size, DWORD *error)
 {
     struct wt_send_side *send = &driver->send;
-    if (!__atomic_load_n(&driver->accepting, __ATOMIC_ACQUIRE)) {
+    if (!wt_atomic_load(&driver->accepting, WT_ACQUIRE)) {
         *error = ERROR_NOT_READY;
         return NULL;
     }
@@ -141,7 +141,7 @@ void wt_send_publish(wt_driver *driver)
     if (!send->pending_packets)
         return;
     wt_mutex_lock(&send->lock); /* against close_send_ring: Tail is never moved off 0xFFFFFFFF */
-    if (__atomic_load_n(&driver->accepting, __ATOMIC_RELAXED)) {
+    if (wt_atomic_load(&driver->accepting, WT_RELAXED)) {
         WT_STAT_COUNT(driver, send, send->pending_packets, send->pending_bytes);
         tun_store_seq(&send->ring->Tail, send->tail);
         if (tun_load_seq(&send->ring->Alertable) && tun_exchange(&send->ring->Alertable, 0))

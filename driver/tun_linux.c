@@ -139,7 +139,7 @@ static uint32_t current_mtu(struct wt_kernel *k)
 static ssize_t read_one(struct wt_kernel *k, uint8_t *scratch, uint64_t *drops)
 {
     wt_driver *driver = &k->dev->driver;
-    const uint32_t mtu = __atomic_load_n(&k->mtu, __ATOMIC_RELAXED);
+    const uint32_t mtu = wt_atomic_load(&k->mtu, WT_RELAXED);
     DWORD err;
     uint8_t *slot = wt_send_slot(driver, mtu, &err);
     ssize_t size = read(k->tun.tun_fd, slot ? slot : scratch, mtu);
@@ -147,7 +147,7 @@ static ssize_t read_one(struct wt_kernel *k, uint8_t *scratch, uint64_t *drops)
         return size;
     if ((uint32_t)size > mtu) {
         WT_STAT_ADD(driver, send_errors, 1);
-        __atomic_store_n(&k->mtu, current_mtu(k), __ATOMIC_RELAXED);
+        wt_atomic_store(&k->mtu, current_mtu(k), WT_RELAXED);
         return size;
     }
     if (!slot && err == ERROR_BUFFER_OVERFLOW && (slot = wt_send_slot(driver, (uint32_t)size, &err)))
@@ -184,7 +184,7 @@ static void reader_thread(void *arg)
                 break;
             if (errno == EBADFD || errno == EIO) {
                 wt_log(WINTUN_LOG_WARN, "Interface \"%s\" was removed from outside", k->dev->name_utf8);
-                __atomic_store_n(&k->gone, 1, __ATOMIC_RELEASE);
+                wt_atomic_store(&k->gone, 1, WT_RELEASE);
                 wt_send_publish(driver);
                 wt_driver_port_gone(driver);
                 return;
@@ -205,7 +205,7 @@ static DWORD kernel_session_started(void *port)
     uint64_t value;
     while (read(k->stop_fd, &value, sizeof(value)) > 0) /* a previous session's stop */
         ;
-    __atomic_store_n(&k->mtu, current_mtu(k), __ATOMIC_RELAXED);
+    wt_atomic_store(&k->mtu, current_mtu(k), WT_RELAXED);
     DWORD err = wt_thread_start(&k->reader, reader_thread, k);
     if (err)
         return wt_log_error(err, "Failed to start the reader thread of \"%s\"", k->dev->name_utf8);
@@ -246,7 +246,7 @@ static uint32_t kernel_transmit(void *port, const wt_packet *packets, uint32_t c
         if (errno == EAGAIN || errno == ENOBUFS)
             break; /* pushed back: the rest stays in the ring */
         if (errno == EBADFD) {
-            __atomic_store_n(&k->gone, 1, __ATOMIC_RELEASE);
+            wt_atomic_store(&k->gone, 1, WT_RELEASE);
             drops += count - i;
             i = count;
             wt_driver_port_gone(driver);
@@ -351,7 +351,7 @@ static DWORD kernel_set_mtu(struct wt_device *dev, DWORD mtu)
     DWORD err = ctl_set_link(k, mtu, -1);
     wt_mutex_unlock(&k->netlink_lock);
     if (!err) /* the reader's next reads are of the new size (a larger packet read meanwhile is counted) */
-        __atomic_store_n(&k->mtu, (uint32_t)mtu, __ATOMIC_RELAXED);
+        wt_atomic_store(&k->mtu, (uint32_t)mtu, WT_RELAXED);
     return err;
 }
 
@@ -395,13 +395,13 @@ static DWORD kernel_get_ifname(struct wt_device *dev, char *name, DWORD size)
 static DWORD kernel_set_up(struct wt_device *dev, BOOL up)
 {
     struct wt_kernel *k = dev->port;
-    if (!up && __atomic_load_n(&k->gone, __ATOMIC_ACQUIRE))
+    if (!up && wt_atomic_load(&k->gone, WT_ACQUIRE))
         return ERROR_SUCCESS;
     wt_mutex_lock(&k->netlink_lock);
     DWORD err = ctl_set_link(k, 0, up ? 1 : 0);
     wt_mutex_unlock(&k->netlink_lock);
     if ((err == ERROR_NOT_FOUND || err == ERROR_DEV_NOT_EXIST) && !up) {
-        __atomic_store_n(&k->gone, 1, __ATOMIC_RELEASE);
+        wt_atomic_store(&k->gone, 1, WT_RELEASE);
         return ERROR_SUCCESS;
     }
     return err;
@@ -410,7 +410,7 @@ static DWORD kernel_set_up(struct wt_device *dev, BOOL up)
 static DWORD kernel_get_up(struct wt_device *dev, BOOL *up)
 {
     struct wt_kernel *k = dev->port;
-    if (__atomic_load_n(&k->gone, __ATOMIC_ACQUIRE)) {
+    if (wt_atomic_load(&k->gone, WT_ACQUIRE)) {
         *up = FALSE;
         return ERROR_SUCCESS;
     }
@@ -418,7 +418,7 @@ static DWORD kernel_get_up(struct wt_device *dev, BOOL *up)
     DWORD err = ctl_get_link(k, NULL, up);
     wt_mutex_unlock(&k->netlink_lock);
     if (err == ERROR_NOT_FOUND || err == ERROR_DEV_NOT_EXIST) {
-        __atomic_store_n(&k->gone, 1, __ATOMIC_RELEASE);
+        wt_atomic_store(&k->gone, 1, WT_RELEASE);
         *up = FALSE;
         return ERROR_SUCCESS;
     }

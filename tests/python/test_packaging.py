@@ -2,6 +2,7 @@
 wheel (cp311-abi3), and registers the pytest plugin and the console script. Slow (a full build in
 a fresh venv)."""
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -10,26 +11,40 @@ import venv
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ROOT_PATH = __import__("pathlib").Path(ROOT)
+ROOT_PATH = pathlib.Path(ROOT)
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None, reason="needs a C compiler")
-def test_pip_install_into_a_venv(tmp_path):
+def _tree_copy(tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns("build", "*.so", "__pycache__", ".git", "*.egg-info",
+                                                             "dist"))
+    return src
+
+
+def _offline_env():
+    env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def _install_into_venv(tmp_path, what, env):
+    """pip install --no-build-isolation what into a fresh venv; its python."""
     env_dir = tmp_path / "venv"
     try:
         venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
     except (subprocess.CalledProcessError, OSError) as error:  # pragma: no cover
         pytest.fail(f"cannot create a venv (python3-venv missing?): {error}")
     python = str(env_dir / "bin" / "python")
-    src = tmp_path / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns("build", "*.so", "__pycache__", ".git", "*.egg-info"))
-    env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
-    env.pop("PYTHONPATH", None)
-    result = subprocess.run(
-        [python, "-m", "pip", "install", "--no-build-isolation", "--no-deps", str(src)],
-        capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path,
-    )
+    result = subprocess.run([python, "-m", "pip", "install", "--no-build-isolation", "--no-deps", str(what)],
+                            capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return python, env_dir
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None, reason="needs a C compiler")
+def test_pip_install_into_a_venv(tmp_path):
+    env = _offline_env()
+    python, env_dir = _install_into_venv(tmp_path, _tree_copy(tmp_path), env)
     check = (
         "import wintun, importlib.metadata as m;"
         "eps = m.entry_points(group='pytest11');"
@@ -46,13 +61,6 @@ def test_pip_install_into_a_venv(tmp_path):
     assert os.path.exists(env_dir / "bin" / "wintun")
 
 
-def _tree_copy(tmp_path):
-    src = tmp_path / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns("build", "*.so", "__pycache__", ".git", "*.egg-info",
-                                                             "dist"))
-    return src
-
-
 @pytest.mark.skipif(subprocess.run([sys.executable, "-c", "import build"], capture_output=True).returncode != 0,
                     reason="needs python3-build (make setup installs it)")
 def test_sdist_and_wheel_build_offline_and_the_sdist_installs(tmp_path):
@@ -63,8 +71,7 @@ def test_sdist_and_wheel_build_offline_and_the_sdist_installs(tmp_path):
     import zipfile
 
     src = _tree_copy(tmp_path)
-    env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
-    env.pop("PYTHONPATH", None)
+    env = _offline_env()
     dist = tmp_path / "dist"
     built = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(src)],
                            capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
@@ -88,12 +95,7 @@ def test_sdist_and_wheel_build_offline_and_the_sdist_installs(tmp_path):
         exported = [s for s in symbols if not all(c in "0123456789abcdef" for c in s) and len(s) > 1]
         assert exported == ["PyInit__wintun"], exported
 
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
-    python = str(env_dir / "bin" / "python")
-    result = subprocess.run([python, "-m", "pip", "install", "--no-build-isolation", "--no-deps", str(sdist)],
-                            capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    python, env_dir = _install_into_venv(tmp_path, sdist, env)
     carry = (
         "import wintun\n"
         "a = wintun.TunDevice('sda', backend='emulated'); b = wintun.TunDevice('sdb', backend='emulated')\n"
