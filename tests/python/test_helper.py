@@ -278,6 +278,14 @@ def test_a_user_cannot_fill_every_slot_or_forge_log_lines(helper):
     assert "\nforged: line" not in log and "\x1b" not in log and 'tunnel type "T?[2Jx"' in log
 
 
+def test_info_says_whether_the_helper_admits_this_user(helper):
+    code = "import sys, wintun.__main__ as m; sys.argv = ['wintun', 'info']; m.main()"
+    member, _ = helper.as_user(code).communicate(timeout=60)
+    other, _ = helper.as_user(code, member=False).communicate(timeout=60)
+    assert "wintun-helper (without CAP_NET_ADMIN): reachable at" in member and "this user is admitted" in member
+    assert "refuses this user" in other and f'group "{GROUP}"' in other
+
+
 def test_a_config_others_can_write_is_refused(helper):
     os.chmod(helper.config, 0o666)
     other = helper.ns.run(HELPER, "--socket", os.path.join(helper.dir, "other.sock"), "--group", str(GROUP),
