@@ -139,7 +139,7 @@ $(WIN_DIR)/%.exe: tests/%.c $(WIN_SRC) $(HEADERS)
 
 # The Python extension's Windows build, compiled and linked (not run: there is no Windows CPython
 # here) against CPython 3.11's headers and a python3.dll import library: abi3, as setup.py builds it.
-PY_C_SRC := csrc/py_module.c csrc/py_errors.c csrc/py_logger.c csrc/py_tundevice.c
+PY_C_SRC := $(wildcard csrc/py_*.c)
 CPYTHON := $(BUILD)/cpython
 check-pyd: $(WIN_DIR)/_wintun.pyd
 	@x86_64-w64-mingw32-objdump -p $< | grep -q 'DLL Name: python3.dll' || { echo "the .pyd does not import python3.dll"; exit 1; }

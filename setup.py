@@ -34,7 +34,8 @@ CORE = [
     "driver/emulated.c",
     "driver/icmp_echo.c",
 ]
-BINDINGS = ["csrc/py_module.c", "csrc/py_errors.c", "csrc/py_logger.c", "csrc/py_tundevice.c"]
+BINDINGS = ["csrc/py_module.c", "csrc/py_errors.c", "csrc/py_logger.c", "csrc/py_tundevice.c",
+            "csrc/py_tundevice_config.c", "csrc/py_tundevice_emulated.c"]
 WINDOWS = ["csrc/platform_win32.c", "csrc/loader_win32.c", "csrc/iphelper_win32.c", "csrc/native_win32.c"]
 LINUX = ["csrc/platform_posix.c", "csrc/event_posix.c", "driver/netlink.c", "driver/tun_open.c", "driver/tun_linux.c",
          "driver/helper_protocol.c", "driver/tun_helper.c"]

@@ -11,7 +11,7 @@
  * runs in slices and checks for signals between them: Ctrl-C interrupts it within 50 ms. The
  * library's own handles are safe against all of this (a stale one gets ERROR_INVALID_HANDLE).
  */
-#include "pywintun.h"
+#include "py_tundevice.h"
 #include "ip.h"
 #include "logger.h"
 #include "platform.h"
@@ -25,35 +25,6 @@
 #include <sys/socket.h>
 #endif
 
-typedef struct
-{
-    PyObject_HEAD
-    wt_state *state; /* of the module that defines the type, found once in tp_new */
-    WINTUN_ADAPTER_HANDLE adapter;
-    WINTUN_SESSION_HANDLE session;
-    HANDLE read_event; /* the session's, valid while session != NULL */
-    HANDLE cancel;     /* manual-reset, ours: set by down()/close() to wake waiters */
-    DWORD ring_capacity;
-    int waiters;       /* threads inside wait_read_event with the GIL released (atomic) */
-    PyThread_type_lock op_lock;  /* up(), down(), close() */
-    unsigned long op_owner;      /* the thread holding op_lock, 0 if none */
-    double write_timeout;        /* seconds a write waits for room in a full ring */
-    int raise_on_full;           /* on_full="raise": RingFullError instead of a counted drop */
-    uint64_t write_drops;        /* packets write()/write_batch() dropped on a full ring */
-    PyObject *name;
-    PyObject *tunnel_type;
-    PyObject *netns;
-    PyObject *weakreflist;
-} TunDevice;
-
-static wt_state *state_of(TunDevice *self) { return self->state; }
-
-/* Runs a library call that may block with the GIL released: result = call. */
-#define WITHOUT_GIL(result, call)                                                                  \
-    do {                                                                                           \
-        Py_BEGIN_ALLOW_THREADS result = (call);                                                    \
-        Py_END_ALLOW_THREADS                                                                       \
-    } while (0)
 
 /* The operation lock, waited for with the GIL released. A logger callback that calls up(),
  * down() or close() of the device whose operation logged is refused (it would wait for itself). */
@@ -94,7 +65,7 @@ static WINTUN_SESSION_HANDLE session_of(TunDevice *self)
     return self->session;
 }
 
-static int adapter_of(TunDevice *self)
+int adapter_of(TunDevice *self)
 {
     if (!self->adapter) {
         raise_closed(self);
@@ -105,7 +76,7 @@ static int adapter_of(TunDevice *self)
 
 /* ---- construction ---- */
 
-static int parse_capacity(PyObject *value, DWORD *capacity)
+int parse_capacity(PyObject *value, DWORD *capacity)
 {
     if (!PyLong_Check(value) || PyBool_Check(value)) {
         wt_type_error("ring_capacity must be an int", value);
@@ -777,7 +748,7 @@ out:
     return result;
 }
 
-static int parse_timeout(PyObject *timeout, DWORD *ms)
+int parse_timeout(PyObject *timeout, DWORD *ms)
 {
     if (timeout == Py_None) {
         *ms = INFINITE;
@@ -801,7 +772,7 @@ static int parse_timeout(PyObject *timeout, DWORD *ms)
 /* Waits for event or the cancel event with the GIL released, counted in waiters so that
  * release_waiters() knows when the handles may go: True when event fired; False on timeout or
  * when down()/close() woke it; NULL when a signal handler raised (KeyboardInterrupt). */
-static PyObject *wait_or_cancel(TunDevice *self, HANDLE event, DWORD ms, const char *what)
+PyObject *wait_or_cancel(TunDevice *self, HANDLE event, DWORD ms, const char *what)
 {
     HANDLE events[2] = { event, self->cancel };
     const uint64_t deadline = ms == INFINITE ? UINT64_MAX : wt_monotonic_ns() + (uint64_t)ms * 1000000ull;
@@ -952,7 +923,7 @@ static PyObject *TunDevice_write(TunDevice *self, PyObject *arg)
 }
 
 /* The packets of an iterable as a tuple of their own (new reference), or NULL with TypeError. */
-static PyObject *packets_tuple(PyObject *arg, const char *expected)
+PyObject *packets_tuple(PyObject *arg, const char *expected)
 {
     PyObject *it = PyObject_GetIter(arg);
     if (!it) {
@@ -1017,375 +988,6 @@ out:
     PyMem_Free(sizes);
     Py_DECREF(seq);
     return result;
-}
-
-/* ---- properties ---- */
-
-static PyObject *TunDevice_get_name(TunDevice *self, void *c) { (void)c; return Py_NewRef(self->name ? self->name : Py_None); }
-static PyObject *TunDevice_get_tunnel_type(TunDevice *self, void *c)
-{
-    (void)c;
-    return Py_NewRef(self->tunnel_type ? self->tunnel_type : Py_None);
-}
-
-static PyObject *TunDevice_get_netns(TunDevice *self, void *c)
-{
-    (void)c;
-    return Py_NewRef(self->netns ? self->netns : Py_None);
-}
-
-/* The kernel's name of the interface, read from the OS; None where there is none. */
-static PyObject *TunDevice_get_ifname(TunDevice *self, void *c)
-{
-    (void)c;
-    if (!adapter_of(self))
-        return NULL;
-    char name[64];
-    BOOL ok;
-    WITHOUT_GIL(ok, WintunGetAdapterInterfaceName(self->adapter, name, sizeof(name)));
-    if (ok)
-        return PyUnicode_DecodeFSDefault(name);
-    DWORD err = GetLastError();
-    if (err == ERROR_NOT_SUPPORTED) {
-        wt_log_clear_last();
-        Py_RETURN_NONE;
-    }
-    return wt_raise(state_of(self), err, "cannot read the interface's name");
-}
-
-static PyObject *TunDevice_netns_fds(TunDevice *self, PyObject *Py_UNUSED(ignored))
-{
-    if (!adapter_of(self))
-        return NULL;
-    int netns_fd, userns_fd;
-    if (!WintunGetAdapterNetns(self->adapter, &netns_fd, &userns_fd))
-        return wt_raise(state_of(self), GetLastError(), "only a kernel adapter lives in a network namespace");
-    return Py_BuildValue("(ii)", netns_fd, userns_fd);
-}
-
-static PyObject *TunDevice_get_backend(TunDevice *self, void *c)
-{
-    (void)c;
-    if (!adapter_of(self))
-        return NULL;
-    return PyUnicode_FromString(WintunGetAdapterBackend(self->adapter) == WINTUN_BACKEND_EMULATED ? "emulated" : "kernel");
-}
-
-static PyObject *TunDevice_get_luid(TunDevice *self, void *c)
-{
-    (void)c;
-    if (!adapter_of(self))
-        return NULL;
-    NET_LUID luid;
-    WintunGetAdapterLUID(self->adapter, &luid);
-    return PyLong_FromUnsignedLongLong(luid.Value);
-}
-
-static PyObject *TunDevice_get_guid_str(TunDevice *self, void *c)
-{
-    (void)c;
-    if (!adapter_of(self))
-        return NULL;
-    GUID g;
-    if (!WintunGetAdapterGUID(self->adapter, &g))
-        return wt_raise(state_of(self), GetLastError(), "cannot read the GUID");
-    return PyUnicode_FromFormat("%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", (unsigned)g.Data1, g.Data2, g.Data3,
-                                g.Data4[0], g.Data4[1], g.Data4[2], g.Data4[3], g.Data4[4], g.Data4[5], g.Data4[6],
-                                g.Data4[7]);
-}
-
-static PyObject *TunDevice_get_mtu(TunDevice *self, void *c)
-{
-    (void)c;
-    if (!adapter_of(self))
-        return NULL;
-    DWORD mtu;
-    wt_log_clear_last();
-    WINTUN_ADAPTER_HANDLE adapter = self->adapter; /* GIL released: close() may run meanwhile */
-    BOOL ok;
-    WITHOUT_GIL(ok, WintunGetAdapterMtu(adapter, &mtu));
-    if (!ok)
-        return wt_raise(state_of(self), GetLastError(), "cannot read the MTU");
-    return PyLong_FromUnsignedLong(mtu);
-}
-
-static int TunDevice_set_mtu(TunDevice *self, PyObject *value, void *c)
-{
-    (void)c;
-    if (!value) {
-        PyErr_SetString(PyExc_AttributeError, "mtu cannot be deleted");
-        return -1;
-    }
-    if (!PyLong_Check(value) || PyBool_Check(value)) {
-        wt_type_error("mtu must be an int", value);
-        return -1;
-    }
-    int overflow;
-    long mtu = PyLong_AsLongAndOverflow(value, &overflow); /* a huge int is a bad value, no OverflowError */
-    if (mtu == -1 && PyErr_Occurred())
-        return -1;
-    if (!adapter_of(self))
-        return -1;
-    if (overflow || mtu < 68 || mtu > 65535) {
-        PyErr_Format(PyExc_ValueError, "mtu must be between 68 and 65535 (1280 with IPv6), not %R", value);
-        return -1;
-    }
-    wt_log_clear_last();
-    WINTUN_ADAPTER_HANDLE adapter = self->adapter; /* GIL released: close() may run meanwhile */
-    BOOL ok;
-    WITHOUT_GIL(ok, WintunSetAdapterMtu(adapter, (DWORD)mtu));
-    if (!ok) {
-        DWORD err = GetLastError();
-        if (err == ERROR_INVALID_PARAMETER) {
-            PyErr_Format(PyExc_ValueError, "mtu %ld refused: %s", mtu, wt_log_last_error());
-            wt_log_clear_last();
-        } else {
-            wt_raise(state_of(self), err, "cannot set the MTU");
-        }
-        return -1;
-    }
-    return 0;
-}
-
-static PyObject *TunDevice_get_ring_capacity(TunDevice *self, void *c)
-{
-    (void)c;
-    return PyLong_FromUnsignedLong(self->ring_capacity);
-}
-
-static int TunDevice_set_ring_capacity(TunDevice *self, PyObject *value, void *c)
-{
-    (void)c;
-    if (!value) {
-        PyErr_SetString(PyExc_AttributeError, "ring_capacity cannot be deleted");
-        return -1;
-    }
-    return parse_capacity(value, &self->ring_capacity);
-}
-
-static PyObject *TunDevice_get_is_up(TunDevice *self, void *c)
-{
-    (void)c;
-    if (!self->adapter || !self->session)
-        Py_RETURN_FALSE;
-    BOOL up;
-    WINTUN_ADAPTER_HANDLE adapter = self->adapter; /* GIL released: close() may run meanwhile */
-    BOOL ok;
-    WITHOUT_GIL(ok, WintunGetAdapterUp(adapter, &up));
-    if (!ok)
-        return wt_raise(state_of(self), GetLastError(), "cannot read the link state");
-    return PyBool_FromLong(up);
-}
-
-static PyObject *TunDevice_get_closed(TunDevice *self, void *c)
-{
-    (void)c;
-    return PyBool_FromLong(self->adapter == NULL);
-}
-
-/* ---- primitives the Python layer builds on: addresses, statistics, the emulated OS side ---- */
-
-static PyObject *TunDevice_addresses_raw(TunDevice *self, PyObject *Py_UNUSED(ignored))
-{
-    if (!adapter_of(self))
-        return NULL;
-    WINTUN_ADDRESS addresses[WINTUN_MAX_ADDRESSES];
-    DWORD count = WINTUN_MAX_ADDRESSES;
-    wt_log_clear_last();
-    WINTUN_ADAPTER_HANDLE adapter = self->adapter; /* GIL released: close() may run meanwhile */
-    BOOL ok;
-    WITHOUT_GIL(ok, WintunGetAdapterAddresses(adapter, addresses, &count));
-    if (!ok)
-        return wt_raise(state_of(self), GetLastError(), "cannot read the addresses");
-    PyObject *list = PyList_New(count);
-    if (!list)
-        return NULL;
-    for (DWORD i = 0; i < count; ++i) {
-        int v6 = addresses[i].Family == AF_INET6;
-        PyObject *item = Py_BuildValue("(iy#i)", v6 ? 6 : 4, addresses[i].Address, (Py_ssize_t)(v6 ? 16 : 4),
-                                       addresses[i].PrefixLength);
-        if (!item) {
-            Py_DECREF(list);
-            return NULL;
-        }
-        PyList_SetItem(list, i, item);
-    }
-    return list;
-}
-
-static int address_from_args(PyObject *args, WINTUN_ADDRESS *address)
-{
-    int version, prefix;
-    Py_buffer packed;
-    if (!PyArg_ParseTuple(args, "iy*i", &version, &packed, &prefix))
-        return -1;
-    memset(address, 0, sizeof(*address));
-    Py_ssize_t want = version == 4 ? 4 : version == 6 ? 16 : -1;
-    int max_prefix = version == 4 ? 32 : 128;
-    if (want < 0 || packed.len != want || prefix < 0 || prefix > max_prefix) {
-        PyBuffer_Release(&packed);
-        PyErr_SetString(PyExc_ValueError, "invalid address");
-        return -1;
-    }
-    address->Family = version == 4 ? AF_INET : AF_INET6;
-    address->PrefixLength = (BYTE)prefix;
-    memcpy(address->Address, packed.buf, (size_t)want);
-    PyBuffer_Release(&packed);
-    return 0;
-}
-
-static PyObject *TunDevice_add_address_raw(TunDevice *self, PyObject *args)
-{
-    WINTUN_ADDRESS address;
-    if (address_from_args(args, &address) < 0 || !adapter_of(self))
-        return NULL;
-    wt_log_clear_last();
-    WINTUN_ADAPTER_HANDLE adapter = self->adapter; /* GIL released: close() may run meanwhile */
-    BOOL ok;
-    WITHOUT_GIL(ok, WintunAddAdapterAddress(adapter, &address));
-    if (!ok) {
-        DWORD err = GetLastError();
-        if (err != ERROR_INVALID_PARAMETER)
-            return wt_raise(state_of(self), err, "cannot add the address");
-        PyErr_Format(PyExc_ValueError, "address refused: %s", wt_log_last_error()); /* IPv6 under MTU 1280 */
-        wt_log_clear_last();
-        return NULL;
-    }
-    Py_RETURN_NONE;
-}
-
-static PyObject *TunDevice_delete_address_raw(TunDevice *self, PyObject *args)
-{
-    WINTUN_ADDRESS address;
-    if (address_from_args(args, &address) < 0 || !adapter_of(self))
-        return NULL;
-    wt_log_clear_last();
-    WINTUN_ADAPTER_HANDLE adapter = self->adapter; /* GIL released: close() may run meanwhile */
-    BOOL ok;
-    WITHOUT_GIL(ok, WintunDeleteAdapterAddress(adapter, &address));
-    if (!ok)
-        return wt_raise(state_of(self), GetLastError(), "cannot remove the address");
-    Py_RETURN_NONE;
-}
-
-static PyObject *TunDevice_statistics_raw(TunDevice *self, PyObject *Py_UNUSED(ignored))
-{
-    if (!adapter_of(self))
-        return NULL;
-    WINTUN_ADAPTER_STATISTICS s;
-    if (!WintunGetAdapterStatistics(self->adapter, &s))
-        return wt_raise(state_of(self), GetLastError(), "cannot read the statistics");
-    /* write() and write_batch() count the packets they drop on a full ring with the OS side's. */
-    return Py_BuildValue("(KKKKKKKKKK)", s.SendPackets, s.SendBytes, s.SendDrops, s.SendErrors, s.ReceivePackets,
-                         s.ReceiveBytes, s.ReceiveDiscards, s.ReceiveDrops + self->write_drops, s.ReceiveErrors,
-                         s.SendUnread);
-}
-
-static PyObject *TunDevice_emu_inject(TunDevice *self, PyObject *arg)
-{
-    PyObject *seq = packets_tuple(arg, "inject takes a list of bytes-like packets");
-    if (!seq)
-        return NULL;
-    Py_ssize_t count = PyTuple_Size(seq);
-    if (count < 1 || count > 256) {
-        Py_DECREF(seq);
-        PyErr_SetString(PyExc_ValueError, "inject takes 1 to 256 packets at once");
-        return NULL;
-    }
-    Py_buffer views[256];
-    const BYTE *packets[256];
-    DWORD sizes[256];
-    Py_ssize_t held = 0;
-    PyObject *result = NULL;
-    for (; held < count; ++held) {
-        if (wt_get_buffer(PyTuple_GetItem(seq, held), &views[held], 0, "every packet") < 0)
-            goto out;
-        if (views[held].len > TUN_MAX_IP_PACKET_SIZE || !views[held].len) {
-            ++held;
-            if (views[held - 1].len)
-                PyErr_Format(PyExc_ValueError, "packet of %zd bytes is larger than %u", views[held - 1].len,
-                             TUN_MAX_IP_PACKET_SIZE);
-            else
-                PyErr_SetString(PyExc_ValueError, "an empty packet cannot be injected: the OS sends none");
-            goto out;
-        }
-        packets[held] = views[held].buf;
-        sizes[held] = (DWORD)views[held].len;
-    }
-    if (!adapter_of(self))
-        goto out;
-    wt_log_clear_last();
-    if (!WintunEmulatedInjectPackets(self->adapter, packets, sizes, (DWORD)count)) {
-        DWORD err = GetLastError();
-        wt_raise(state_of(self), err,
-                 err == ERROR_NOT_SUPPORTED ? "only an emulated adapter has an OS side to inject from"
-                                            : "cannot inject the packets");
-        goto out;
-    }
-    result = Py_NewRef(Py_None);
-out:
-    for (Py_ssize_t i = 0; i < held; ++i)
-        PyBuffer_Release(&views[i]);
-    Py_DECREF(seq);
-    return result;
-}
-
-static PyObject *TunDevice_emu_capture(TunDevice *self, PyObject *Py_UNUSED(ignored))
-{
-    if (!adapter_of(self))
-        return NULL;
-    static BYTE buffer[TUN_MAX_IP_PACKET_SIZE]; /* used with the GIL held only */
-    DWORD size;
-    if (!WintunEmulatedCapturePacket(self->adapter, buffer, sizeof(buffer), &size)) {
-        DWORD err = GetLastError();
-        if (err == ERROR_NO_MORE_ITEMS)
-            Py_RETURN_NONE;
-        return wt_raise(state_of(self), err, "cannot capture");
-    }
-    return PyBytes_FromStringAndSize((const char *)buffer, size);
-}
-
-/* Waits, with the GIL released, until the OS side may have captured a packet: True; False on
- * timeout, or when down() or close() (from any thread) ends the wait. */
-static PyObject *TunDevice_emu_wait_capture(TunDevice *self, PyObject *timeout)
-{
-    DWORD ms;
-    if (parse_timeout(timeout, &ms) < 0 || !adapter_of(self))
-        return NULL;
-    HANDLE event = WintunEmulatedGetCaptureEvent(self->adapter);
-    if (!event)
-        return wt_raise(state_of(self), GetLastError(), "no capture queue");
-    return wait_or_cancel(self, event, ms, "cannot wait for the capture event");
-}
-
-static PyObject *TunDevice_emu_connect(TunDevice *self, PyObject *arg)
-{
-    if (!PyObject_TypeCheck(arg, state_of(self)->TunDeviceType)) {
-        wt_type_error("can only connect to another TunDevice", arg);
-        return NULL;
-    }
-    TunDevice *other = (TunDevice *)arg;
-    if (!adapter_of(self) || !adapter_of(other))
-        return NULL;
-    wt_log_clear_last();
-    if (!WintunEmulatedConnect(self->adapter, other->adapter)) {
-        DWORD err = GetLastError();
-        if (err == ERROR_INVALID_PARAMETER) {
-            PyErr_SetString(PyExc_ValueError, "cannot connect an adapter to itself");
-            return NULL;
-        }
-        return wt_raise(state_of(self), err, "cannot connect the adapters");
-    }
-    Py_RETURN_NONE;
-}
-
-static PyObject *TunDevice_emu_disconnect(TunDevice *self, PyObject *Py_UNUSED(ignored))
-{
-    if (!adapter_of(self))
-        return NULL;
-    if (!WintunEmulatedDisconnect(self->adapter))
-        return wt_raise(state_of(self), GetLastError(), "cannot disconnect");
-    Py_RETURN_NONE;
 }
 
 static PyMethodDef TunDevice_methods[] = {
