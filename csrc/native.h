@@ -6,9 +6,9 @@
  * and emulated ones through this library, with the same calls:
  *
  * - adapters: a device whose ops are wt_native_backend holds the DLL's adapter handle in port;
- * - sessions: a wt_native_session (its own magic) holds the DLL's session, behind a handle of the
- *   handle table like a ring session; every session entry point (session.c) tells the two apart
- *   by the object's magic and hands a native one to the wt_native_* function here.
+ * - sessions: the backend's start_session makes a wt_native_session holding the DLL's session,
+ *   behind a handle of the handle table like a ring session, with its own session ops
+ *   (session.h): every session entry point goes through them.
  *   The extensions the DLL lacks are built on its 14 functions: batches loop over them, and
  *   WintunIsReceiveReady takes one packet ahead and keeps it for the next receive;
  * - configuration and statistics go through IP Helper on the adapter's LUID (iphelper.h).
@@ -21,18 +21,8 @@
 
 #include "adapter.h"
 
-#define WT_NATIVE_SESSION_MAGIC 0x57544e53u /* "WTNS" */
-
-static inline int wt_native_session(const void *session)
-{
-    return session && *(const uint32_t *)session == WT_NATIVE_SESSION_MAGIC;
-}
-
 #if defined(_WIN32) && !defined(WT_NO_NATIVE)
-#define WT_NATIVE 1
 extern const wt_backend_ops wt_native_backend;
-
-static inline int wt_device_is_native(const struct wt_device *dev) { return dev->ops == &wt_native_backend; }
 
 /* Loads wintun.dll once per process (loader.h's search, from this module's folder); later calls
  * return the first outcome, or ERROR_ALREADY_INITIALIZED if Path names another file. */
@@ -43,19 +33,6 @@ WINTUN_ADAPTER_HANDLE wt_native_open(LPCWSTR name);
 void wt_native_adopt(struct wt_device *dev, WINTUN_ADAPTER_HANDLE adapter);
 BOOL wt_native_delete_driver(void);
 DWORD wt_native_driver_version(void);
-
-void *wt_native_start_session(struct wt_device *dev, DWORD capacity);
-void wt_native_end_session(void *session);
-HANDLE wt_native_read_wait_event(void *session);
-BYTE *wt_native_receive_packet(void *session, DWORD *size);
-void wt_native_release_receive_packet(void *session, const BYTE *packet);
-BYTE *wt_native_allocate_send_packet(void *session, DWORD size);
-void wt_native_send_packet(void *session, const BYTE *packet);
-DWORD wt_native_receive_packets(void *session, WINTUN_PACKET_VISITOR visitor, void *context, DWORD max);
-DWORD wt_native_send_packets(void *session, const BYTE *const *packets, const DWORD *sizes, DWORD count);
-BOOL wt_native_is_receive_ready(void *session);
-#else
-#define WT_NATIVE 0
 #endif
 
 #endif

@@ -8,6 +8,7 @@
 #include "loader.h"
 #include "logger.h"
 #include "platform.h"
+#include "session.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +205,8 @@ static DWORD native_get_stats(struct wt_device *dev, WINTUN_ADAPTER_STATISTICS *
     return wt_iphelper_get_stats(dev->luid, stats);
 }
 
+static void *native_start_session(struct wt_device *dev, DWORD capacity);
+
 const wt_backend_ops wt_native_backend = {
     .name = "kernel (wintun.dll)",
     .kind = WINTUN_BACKEND_KERNEL,
@@ -218,13 +221,14 @@ const wt_backend_ops wt_native_backend = {
     .set_up = native_set_up,
     .get_up = native_get_up,
     .get_stats = native_get_stats,
+    .start_session = native_start_session,
 };
 
 /* ---- sessions ---- */
 
 struct wt_native_session
 {
-    uint32_t magic; /* first, as in session.c's sessions: wt_native_session() reads it */
+    struct wt_session_head head; /* first: the ops (session.h) */
     WINTUN_SESSION_HANDLE session;
     struct wt_device *dev;
     /* A packet WintunIsReceiveReady (or a visitor that declined it) took ahead; handed out by the
@@ -236,7 +240,9 @@ struct wt_native_session
 
 #define NATIVE(session) ((struct wt_native_session *)(session))
 
-void *wt_native_start_session(struct wt_device *dev, DWORD capacity)
+static const struct wt_session_ops native_session_ops;
+
+static void *native_start_session(struct wt_device *dev, DWORD capacity)
 {
     struct wt_native_session *s = calloc(1, sizeof(*s));
     if (!s) {
@@ -253,21 +259,20 @@ void *wt_native_start_session(struct wt_device *dev, DWORD capacity)
     wt_device_ref(dev);
     wt_atomic_add_fetch(&dev->sessions, 1, WT_RELEASE);
     s->dev = dev;
-    s->magic = WT_NATIVE_SESSION_MAGIC;
+    s->head.ops = &native_session_ops;
     return s;
 }
 
-void wt_native_end_session(void *session)
+static void native_end_session(void *session)
 {
     struct wt_native_session *s = NATIVE(session);
-    s->magic = 0;
     dll.WintunEndSession(s->session);
     wt_atomic_sub_fetch(&s->dev->sessions, 1, WT_RELEASE);
     wt_device_unref(s->dev);
     free(s);
 }
 
-HANDLE wt_native_read_wait_event(void *session)
+static HANDLE native_read_wait_event(void *session)
 {
     return dll.WintunGetReadWaitEvent(NATIVE(session)->session);
 }
@@ -289,7 +294,7 @@ static void put_ahead_locked(struct wt_native_session *s, BYTE *packet, DWORD si
     wt_atomic_store(&s->ahead, packet, WT_RELEASE);
 }
 
-BYTE *wt_native_receive_packet(void *session, DWORD *size)
+static BYTE *native_receive_packet(void *session, DWORD *size)
 {
     struct wt_native_session *s = NATIVE(session);
     if (!size) {
@@ -307,30 +312,28 @@ BYTE *wt_native_receive_packet(void *session, DWORD *size)
 }
 
 /* wintun.dll trusts the pointers it is given: NULL at least is refused here. */
-void wt_native_release_receive_packet(void *session, const BYTE *packet)
+static const char *native_release_receive_packet(void *session, const BYTE *packet)
 {
-    if (!packet) {
-        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Released pointer is not an outstanding received packet"));
-        return;
-    }
+    if (!packet)
+        return "Released pointer is not an outstanding received packet";
     dll.WintunReleaseReceivePacket(NATIVE(session)->session, packet);
+    return NULL;
 }
 
-BYTE *wt_native_allocate_send_packet(void *session, DWORD size)
+static BYTE *native_allocate_send_packet(void *session, DWORD size)
 {
     return dll.WintunAllocateSendPacket(NATIVE(session)->session, size);
 }
 
-void wt_native_send_packet(void *session, const BYTE *packet)
+static const char *native_send_packet(void *session, const BYTE *packet)
 {
-    if (!packet) {
-        SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Sent pointer is not an allocated packet"));
-        return;
-    }
+    if (!packet)
+        return "Sent pointer is not an allocated packet";
     dll.WintunSendPacket(NATIVE(session)->session, packet);
+    return NULL;
 }
 
-DWORD wt_native_receive_packets(void *session, WINTUN_PACKET_VISITOR visitor, void *context, DWORD max)
+static DWORD native_receive_packets(void *session, WINTUN_PACKET_VISITOR visitor, void *context, DWORD max)
 {
     struct wt_native_session *s = NATIVE(session);
     DWORD consumed = 0, err = ERROR_SUCCESS;
@@ -355,7 +358,7 @@ DWORD wt_native_receive_packets(void *session, WINTUN_PACKET_VISITOR visitor, vo
     return consumed;
 }
 
-DWORD wt_native_send_packets(void *session, const BYTE *const *packets, const DWORD *sizes, DWORD count)
+static DWORD native_send_packets(void *session, const BYTE *const *packets, const DWORD *sizes, DWORD count)
 {
     struct wt_native_session *s = NATIVE(session);
     DWORD sent = 0, err = ERROR_SUCCESS;
@@ -374,7 +377,7 @@ DWORD wt_native_send_packets(void *session, const BYTE *const *packets, const DW
     return sent;
 }
 
-BOOL wt_native_is_receive_ready(void *session)
+static BOOL native_is_receive_ready(void *session)
 {
     struct wt_native_session *s = NATIVE(session);
     if (wt_atomic_load(&s->ahead, WT_ACQUIRE))
@@ -392,4 +395,17 @@ BOOL wt_native_is_receive_ready(void *session)
     wt_spinlock_unlock(&s->lock);
     return ready;
 }
+
+static const struct wt_session_ops native_session_ops = {
+    .holds_logs = 1, /* wintun.dll logs inside its calls, some under our locks */
+    .end = native_end_session,
+    .read_wait_event = native_read_wait_event,
+    .receive = native_receive_packet,
+    .release = native_release_receive_packet,
+    .allocate = native_allocate_send_packet,
+    .send = native_send_packet,
+    .receive_batch = native_receive_packets,
+    .send_batch = native_send_packets,
+    .is_receive_ready = native_is_receive_ready,
+};
 #endif

@@ -9,18 +9,16 @@
 #include "adapter.h"
 #include "handle.h"
 #include "logger.h"
-#include "native.h"
 #include "platform.h"
 #include "session.h"
 
 #include <string.h>
 
-#define SESSION_MAGIC 0x57545353u /* "WTSS" */
 #define SESSION_HEADER_SIZE 4096
 
 struct wt_session
 {
-    uint32_t magic; /* first: tells a ring session from a wintun.dll one (native.h) */
+    struct wt_session_head head; /* first: the ops (session.h) */
     uint32_t capacity;
     struct wt_device *dev;
     size_t memory_size;
@@ -49,27 +47,35 @@ _Static_assert(sizeof(struct wt_session) <= SESSION_HEADER_SIZE, "session header
  * until the last call has left, and a stale handle gets ERROR_INVALID_HANDLE. The data path
  * logs only after it has left (a logger callback may end the session), so it holds no log lines:
  * one atomic add and one subtract a call, nothing else. */
-static struct wt_session *session_enter(WINTUN_SESSION_HANDLE handle)
+static struct wt_session_head *session_enter(WINTUN_SESSION_HANDLE handle)
 {
-    struct wt_session *session = wt_handle_enter((uintptr_t)handle, WT_HANDLE_SESSION);
-#if WT_NATIVE
-    if (session && wt_native_session(session))
-        wt_log_hold(); /* wintun.dll logs inside its calls, some under our locks */
-#endif
+    struct wt_session_head *session = wt_handle_enter((uintptr_t)handle, WT_HANDLE_SESSION);
+    if (session && session->ops->holds_logs)
+        wt_log_hold();
     return session;
 }
 
-static void session_leave(WINTUN_SESSION_HANDLE handle, struct wt_session *session)
+static void session_leave(WINTUN_SESSION_HANDLE handle, struct wt_session_head *session)
 {
-#if WT_NATIVE
-    int native = wt_native_session(session); /* read while the session cannot go */
+    int held = session->ops->holds_logs; /* read while the session cannot go */
     wt_handle_leave((uintptr_t)handle);
-    if (native)
+    if (held)
         wt_log_unhold();
-#else
-    (void)session;
-    wt_handle_leave((uintptr_t)handle);
-#endif
+}
+
+static const struct wt_session_ops ring_session_ops;
+
+/* A ring session behind a live handle (for the test accessors), or NULL: another kind of session
+ * has no rings here. Pairs with session_leave when not NULL. */
+static struct wt_session *ring_session_enter(WINTUN_SESSION_HANDLE handle)
+{
+    struct wt_session_head *head = session_enter(handle);
+    if (head && head->ops != &ring_session_ops) {
+        session_leave(handle, head);
+        SetLastError(ERROR_NOT_SUPPORTED);
+        return NULL;
+    }
+    return (struct wt_session *)head;
 }
 
 /* Ring memory of sessions that ended with packets still handed out (received and not released,
@@ -141,7 +147,7 @@ static WINTUN_SESSION_HANDLE start_ring_session(struct wt_device *dev, DWORD cap
     }
     struct wt_session *session = (struct wt_session *)memory;
     uintptr_t handle = 0;
-    session->magic = SESSION_MAGIC;
+    session->head.ops = &ring_session_ops;
     session->capacity = capacity;
     session->dev = dev;
     session->memory_size = memory_size;
@@ -191,19 +197,18 @@ WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE adapter, D
     if (!dev)
         return NULL;
     WINTUN_SESSION_HANDLE session;
-#if WT_NATIVE
-    if (wt_device_is_native(dev)) {
-        void *native = wt_native_start_session(dev, capacity);
-        uintptr_t handle = native ? wt_handle_new(WT_HANDLE_SESSION, native) : 0;
-        if (native && !handle) {
+    if (dev->ops->start_session) { /* the backend's own sessions (wintun.dll's on Windows) */
+        struct wt_session_head *own = dev->ops->start_session(dev, capacity);
+        uintptr_t handle = own ? wt_handle_new(WT_HANDLE_SESSION, own) : 0;
+        if (own && !handle) {
             DWORD err = GetLastError();
-            wt_native_end_session(native);
+            own->ops->end(own);
             SetLastError(err);
         }
         session = (WINTUN_SESSION_HANDLE)handle;
-    } else
-#endif
+    } else {
         session = start_ring_session(dev, capacity);
+    }
     wt_adapter_leave(adapter);
     return session;
 }
@@ -227,8 +232,9 @@ static uint64_t packets_between(const TUN_RING *ring, uint32_t capacity, uint32_
     return count;
 }
 
-static void end_ring_session(struct wt_session *session)
+static void end_ring_session(void *session_)
 {
+    struct wt_session *session = session_;
     struct wt_device *dev = session->dev;
     /* Driver side first: the receive thread hands over what the client sent, Send Tail closes,
      * blocked readers wake. */
@@ -262,31 +268,20 @@ static void end_ring_session(struct wt_session *session)
 VOID WINAPI WintunEndSession(WINTUN_SESSION_HANDLE handle)
 {
     /* Rundown: the handle is stale for new calls at once, and calls in flight leave first. */
-    struct wt_session *session = wt_handle_retire((uintptr_t)handle, WT_HANDLE_SESSION);
+    struct wt_session_head *session = wt_handle_retire((uintptr_t)handle, WT_HANDLE_SESSION);
     if (!session)
         return;
     wt_log_hold();
-#if WT_NATIVE
-    if (wt_native_session(session))
-        wt_native_end_session(session);
-    else
-#endif
-        end_ring_session(session);
+    session->ops->end(session);
     wt_log_unhold();
 }
 
 HANDLE WINAPI WintunGetReadWaitEvent(WINTUN_SESSION_HANDLE handle)
 {
-    struct wt_session *session = session_enter(handle);
+    struct wt_session_head *session = session_enter(handle);
     if (!session)
         return NULL;
-    HANDLE event;
-#if WT_NATIVE
-    if (wt_native_session(session))
-        event = wt_native_read_wait_event(session);
-    else
-#endif
-        event = session->descriptor.Send.TailMoved;
+    HANDLE event = session->ops->read_wait_event(session);
     session_leave(handle, session);
     return event;
 }
@@ -386,18 +381,14 @@ static BYTE *receive_packet(struct wt_session *session, DWORD *packet_size)
 
 BYTE *WINAPI WintunReceivePacket(WINTUN_SESSION_HANDLE handle, DWORD *packet_size)
 {
-    struct wt_session *session = session_enter(handle);
+    struct wt_session_head *session = session_enter(handle);
     if (!session)
         return NULL;
     BYTE *packet = NULL;
     if (!packet_size)
         SetLastError(ERROR_INVALID_PARAMETER);
-#if WT_NATIVE
-    else if (wt_native_session(session))
-        packet = wt_native_receive_packet(session, packet_size);
-#endif
     else
-        packet = receive_packet(session, packet_size);
+        packet = session->ops->receive(session, packet_size);
     session_leave(handle, session);
     return packet;
 }
@@ -456,17 +447,10 @@ static const char *release_packet(struct wt_session *session, const BYTE *data)
 
 VOID WINAPI WintunReleaseReceivePacket(WINTUN_SESSION_HANDLE handle, const BYTE *data)
 {
-    struct wt_session *session = session_enter(handle);
+    struct wt_session_head *session = session_enter(handle);
     if (!session)
         return;
-#if WT_NATIVE
-    if (wt_native_session(session)) {
-        wt_native_release_receive_packet(session, data);
-        session_leave(handle, session);
-        return;
-    }
-#endif
-    const char *wrong = release_packet(session, data);
+    const char *wrong = session->ops->release(session, data);
     session_leave(handle, session);
     if (wrong)
         SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "%s", wrong));
@@ -512,16 +496,10 @@ BYTE *WINAPI WintunAllocateSendPacket(WINTUN_SESSION_HANDLE handle, DWORD packet
         SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Packet size %u exceeds 0x%x", (unsigned)packet_size, TUN_MAX_IP_PACKET_SIZE));
         return NULL;
     }
-    struct wt_session *session = session_enter(handle);
+    struct wt_session_head *session = session_enter(handle);
     if (!session)
         return NULL;
-    BYTE *packet;
-#if WT_NATIVE
-    if (wt_native_session(session))
-        packet = wt_native_allocate_send_packet(session, packet_size);
-    else
-#endif
-        packet = allocate_packet(session, packet_size);
+    BYTE *packet = session->ops->allocate(session, packet_size);
     session_leave(handle, session);
     return packet;
 }
@@ -546,17 +524,10 @@ static const char *send_packet(struct wt_session *session, const BYTE *data)
 
 VOID WINAPI WintunSendPacket(WINTUN_SESSION_HANDLE handle, const BYTE *data)
 {
-    struct wt_session *session = session_enter(handle);
+    struct wt_session_head *session = session_enter(handle);
     if (!session)
         return;
-#if WT_NATIVE
-    if (wt_native_session(session)) {
-        wt_native_send_packet(session, data);
-        session_leave(handle, session);
-        return;
-    }
-#endif
-    const char *wrong = send_packet(session, data);
+    const char *wrong = session->ops->send(session, data);
     session_leave(handle, session);
     if (wrong)
         SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "%s", wrong));
@@ -602,18 +573,14 @@ static DWORD receive_packets(struct wt_session *session, WINTUN_PACKET_VISITOR v
 DWORD WINAPI WintunReceivePackets(WINTUN_SESSION_HANDLE handle, WINTUN_PACKET_VISITOR visitor, void *context,
                                   DWORD max_packets)
 {
-    struct wt_session *session = session_enter(handle);
+    struct wt_session_head *session = session_enter(handle);
     if (!session)
         return 0;
     DWORD consumed = 0;
     if (!visitor || !max_packets)
         SetLastError(ERROR_INVALID_PARAMETER);
-#if WT_NATIVE
-    else if (wt_native_session(session))
-        consumed = wt_native_receive_packets(session, visitor, context, max_packets);
-#endif
     else
-        consumed = receive_packets(session, visitor, context, max_packets);
+        consumed = session->ops->receive_batch(session, visitor, context, max_packets);
     session_leave(handle, session);
     return consumed;
 }
@@ -671,7 +638,7 @@ static int64_t first_bad_packet(const BYTE *const *packets, const DWORD *sizes, 
 DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE handle, const BYTE *const *packets, const DWORD *sizes,
                                DWORD count)
 {
-    struct wt_session *session = session_enter(handle);
+    struct wt_session_head *session = session_enter(handle);
     if (!session)
         return 0;
     DWORD sent = 0;
@@ -680,12 +647,8 @@ DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE handle, const BYTE *const *
         SetLastError(ERROR_INVALID_PARAMETER);
     else if ((bad = first_bad_packet(packets, sizes, count)) >= 0)
         ; /* logged below, once the call has left: the callback may end the session */
-#if WT_NATIVE
-    else if (wt_native_session(session))
-        sent = wt_native_send_packets(session, packets, sizes, count);
-#endif
     else
-        sent = send_packets(session, packets, sizes, count);
+        sent = session->ops->send_batch(session, packets, sizes, count);
     session_leave(handle, session);
     if (bad >= 0)
         SetLastError(wt_log_error(ERROR_INVALID_PARAMETER, "Packet %u: size %u or data invalid", (unsigned)bad,
@@ -695,33 +658,63 @@ DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE handle, const BYTE *const *
 
 BOOL WINAPI WintunIsReceiveReady(WINTUN_SESSION_HANDLE handle)
 {
-    struct wt_session *session = session_enter(handle);
+    struct wt_session_head *session = session_enter(handle);
     if (!session)
         return TRUE; /* WintunReceivePacket will report the error */
-    BOOL ready;
-#if WT_NATIVE
-    if (wt_native_session(session))
-        ready = wt_native_is_receive_ready(session);
-    else
-#endif
-    {
-        uint32_t tail;
-        wt_spinlock_lock(&session->send.lock);
-        ready = ready_tail(session, session->descriptor.Send.Ring, &tail) != ERROR_NO_MORE_ITEMS;
-        wt_spinlock_unlock(&session->send.lock);
-    }
+    BOOL ready = session->ops->is_receive_ready(session);
     session_leave(handle, session);
     return ready; /* also TRUE at EOF: WintunReceivePacket will report it */
 }
 
+/* ---- the ring session's ops: what every entry point above calls ---- */
+
+static HANDLE ring_read_wait_event(void *session) { return ((struct wt_session *)session)->descriptor.Send.TailMoved; }
+
+static BOOL ring_is_receive_ready(void *session_)
+{
+    struct wt_session *session = session_;
+    uint32_t tail;
+    wt_spinlock_lock(&session->send.lock);
+    BOOL ready = ready_tail(session, session->descriptor.Send.Ring, &tail) != ERROR_NO_MORE_ITEMS;
+    wt_spinlock_unlock(&session->send.lock);
+    return ready;
+}
+
+static BYTE *ring_receive(void *session, DWORD *size) { return receive_packet(session, size); }
+static const char *ring_release(void *session, const BYTE *packet) { return release_packet(session, packet); }
+static BYTE *ring_allocate(void *session, DWORD size) { return allocate_packet(session, size); }
+static const char *ring_send(void *session, const BYTE *packet) { return send_packet(session, packet); }
+
+static DWORD ring_receive_batch(void *session, WINTUN_PACKET_VISITOR visitor, void *context, DWORD max)
+{
+    return receive_packets(session, visitor, context, max);
+}
+
+static DWORD ring_send_batch(void *session, const BYTE *const *packets, const DWORD *sizes, DWORD count)
+{
+    return send_packets(session, packets, sizes, count);
+}
+
+static const struct wt_session_ops ring_session_ops = {
+    .end = end_ring_session,
+    .read_wait_event = ring_read_wait_event,
+    .receive = ring_receive,
+    .release = ring_release,
+    .allocate = ring_allocate,
+    .send = ring_send,
+    .receive_batch = ring_receive_batch,
+    .send_batch = ring_send_batch,
+    .is_receive_ready = ring_is_receive_ready,
+};
+
 /* Test accessors: the ring pointers stay valid while the session lives. */
 static TUN_RING *session_ring(WINTUN_SESSION_HANDLE handle, int receive)
 {
-    struct wt_session *session = session_enter(handle);
+    struct wt_session *session = ring_session_enter(handle);
     if (!session)
         return NULL;
     TUN_RING *ring = receive ? session->descriptor.Receive.Ring : session->descriptor.Send.Ring;
-    session_leave(handle, session);
+    session_leave(handle, &session->head);
     return ring;
 }
 
@@ -730,11 +723,11 @@ TUN_RING *wt_session_receive_ring(WINTUN_SESSION_HANDLE session) { return sessio
 
 void wt_session_publish_receive_tail(WINTUN_SESSION_HANDLE handle, uint32_t tail)
 {
-    struct wt_session *session = session_enter(handle);
+    struct wt_session *session = ring_session_enter(handle);
     if (!session)
         return;
     tun_store_seq(&session->descriptor.Receive.Ring->Tail, tail);
     if (tun_load_seq(&session->descriptor.Receive.Ring->Alertable))
         SetEvent(session->descriptor.Receive.TailMoved);
-    session_leave(handle, session);
+    session_leave(handle, &session->head);
 }

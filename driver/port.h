@@ -30,6 +30,9 @@ typedef struct wt_backend_ops
     DWORD (*get_addresses)(struct wt_device *dev, WINTUN_ADDRESS *addresses, DWORD *count);
     DWORD (*set_up)(struct wt_device *dev, BOOL up);
     DWORD (*get_up)(struct wt_device *dev, BOOL *up);
+    /* Optional: a session of the backend's own (a struct wt_session_head first, session.h), or
+     * NULL with the last error; without it, sessions are rings served by dev->driver. */
+    void *(*start_session)(struct wt_device *dev, DWORD capacity);
     /* Optional: counters kept by the OS rather than by dev->driver. */
     DWORD (*get_stats)(struct wt_device *dev, WINTUN_ADAPTER_STATISTICS *stats);
     /* Optional: the name of the OS's interface, in UTF-8, where it is not the adapter's own. */
