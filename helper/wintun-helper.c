@@ -27,7 +27,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
-#include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -201,7 +200,9 @@ static void create(int index, const struct wt_helper_request *req, struct wt_hel
 
 static void query(struct adapter *a, struct wt_helper_reply *reply)
 {
-    DWORD err = wt_nl_get_link(netlink, a->ifindex, &reply->mtu, (BOOL *)&reply->up);
+    BOOL up = FALSE;
+    DWORD err = wt_nl_get_link(netlink, a->ifindex, &reply->mtu, &up);
+    reply->up = up ? 1 : 0;
     if (!err)
         err = wt_nl_get_ifname(netlink, a->ifindex, reply->ifname);
     DWORD count = WT_HELPER_MAX_ADDRESSES;
@@ -286,14 +287,18 @@ static int is_member(int fd, const struct ucred *cred)
 {
     if (cred->uid == 0 || cred->gid == group_id)
         return 1;
-    gid_t groups[NGROUPS_MAX];
-    socklen_t size = sizeof(groups);
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &size) < 0)
-        return 0;
-    for (size_t i = 0; i < size / sizeof(gid_t); ++i)
-        if (groups[i] == group_id)
-            return 1;
-    return 0;
+    /* Most users have a few groups: a small array first, the size the kernel asks for if not. */
+    gid_t few[64], *groups = few;
+    socklen_t size = sizeof(few);
+    int rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &size);
+    if (rc < 0 && errno == ERANGE && (groups = malloc(size)))
+        rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &size);
+    int member = 0;
+    for (size_t i = 0; rc == 0 && i < size / sizeof(gid_t) && !member; ++i)
+        member = groups[i] == group_id;
+    if (groups != few)
+        free(groups);
+    return member;
 }
 
 static void accept_client(int listener)

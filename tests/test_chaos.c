@@ -179,6 +179,8 @@ static void *chaos_thread(void *arg)
         }
         case 14: { /* a session on a slot's adapter, while another thread may close it */
             WINTUN_ADAPTER_HANDLE h = __atomic_load_n(&extra[(r >> 16) % EXTRA], __ATOMIC_ACQUIRE);
+            char ifname[16];
+            WintunGetAdapterInterfaceName(h, ifname, sizeof(ifname)); /* emulated: NOT_SUPPORTED, or stale */
             WINTUN_SESSION_HANDLE t = WintunStartSession(h, 0x20000);
             if (t) {
                 send_ipv4(t, 100, r);

@@ -265,12 +265,22 @@ static void delete_link(unsigned index)
     close(fd);
 }
 
+/* A kernel adapter with a session of 128 KiB rings (checked), or NULL with nothing left behind. */
+static WINTUN_SESSION_HANDLE adapter_with_session(const WCHAR *name, WINTUN_ADAPTER_HANDLE *adapter)
+{
+    *adapter = WintunCreateAdapter(name, L"T", NULL);
+    WINTUN_SESSION_HANDLE s = *adapter ? WintunStartSession(*adapter, 0x20000) : NULL;
+    CHECK(s != NULL);
+    if (!s && *adapter)
+        WintunCloseAdapter(*adapter);
+    return s;
+}
+
 /* Another party deletes the interface while a reader is blocked: the reader gets EOF. */
 static void test_removed_under_a_reader(void)
 {
-    WINTUN_ADAPTER_HANDLE a = WintunCreateAdapter(L"wtk1", L"T", NULL);
-    WINTUN_SESSION_HANDLE s = a ? WintunStartSession(a, 0x20000) : NULL;
-    CHECK(s != NULL);
+    WINTUN_ADAPTER_HANDLE a;
+    WINTUN_SESSION_HANDLE s = adapter_with_session(L"wtk1", &a);
     if (!s)
         return;
     struct reader r = { .session = s };
@@ -307,9 +317,8 @@ static void CALLBACK close_on_removal(WINTUN_LOGGER_LEVEL level, DWORD64 timesta
 
 static void test_logger_closes_on_removal(void)
 {
-    WINTUN_ADAPTER_HANDLE a = WintunCreateAdapter(L"wtk4", L"T", NULL);
-    WINTUN_SESSION_HANDLE s = a ? WintunStartSession(a, 0x20000) : NULL;
-    CHECK(s != NULL);
+    WINTUN_ADAPTER_HANDLE a;
+    WINTUN_SESSION_HANDLE s = adapter_with_session(L"wtk4", &a);
     if (!s)
         return;
     closing_adapter = a;
@@ -328,9 +337,8 @@ static void test_logger_closes_on_removal(void)
 static void test_nothing_lost_at_teardown(void)
 {
     for (int round = 0; round < 3; ++round) {
-        WINTUN_ADAPTER_HANDLE a = WintunCreateAdapter(L"wtk5", L"T", NULL);
-        WINTUN_SESSION_HANDLE s = a ? WintunStartSession(a, 0x20000) : NULL;
-        CHECK(s != NULL);
+        WINTUN_ADAPTER_HANDLE a;
+        WINTUN_SESSION_HANDLE s = adapter_with_session(L"wtk5", &a);
         if (!s)
             return;
         uint64_t sent = 0;

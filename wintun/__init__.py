@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import errno
+import functools
 import math
 import os
 import subprocess
@@ -339,8 +340,9 @@ _THREAD_WAIT_SLICE = 0.05
 _FOREVER = 2.0**32  # seconds: a longer timeout is no timeout (136 years)
 
 
+@functools.lru_cache(maxsize=None)
 def _setns_function():
-    """setns(2): os.setns from Python 3.12, else libc's through ctypes."""
+    """setns(2): os.setns from Python 3.12, else libc's through ctypes (looked up once)."""
     if hasattr(os, "setns"):
         return os.setns
     import ctypes
