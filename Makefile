@@ -14,13 +14,13 @@ CFLAGS ?= -O2 -g
 LDLIBS := -lpthread
 
 CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/errno_map.c csrc/spinlock.c csrc/handle.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
-            driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c \
+            driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c driver/offload.c \
             driver/netlink.c driver/tun_open.c driver/tun_linux.c driver/helper_protocol.c driver/tun_helper.c
 WIN_SRC := csrc/platform_win32.c csrc/loader_win32.c csrc/iphelper_win32.c csrc/native_win32.c csrc/errno_map.c csrc/spinlock.c csrc/handle.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
-           driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c
+           driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c driver/offload.c
 HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
 
-UNIT_TESTS := test_ring test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz test_kernel
+UNIT_TESTS := test_ring test_offload test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz test_kernel
 STRESS_TESTS := test_stress test_chaos
 
 .PHONY: all lib python test test-c test-asan test-tsan test-fuzz fuzz test-python check-mingw check-pyd windows test-windows demo bench setup clean
@@ -96,7 +96,7 @@ WIN_CC := x86_64-w64-mingw32-gcc
 WIN_DIR := $(BUILD)/windows
 WIN_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -Icsrc -Idriver
 WIN_LIBS := -lbcrypt -lws2_32 -liphlpapi
-WIN_TESTS := test_ring test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_fuzz test_stress \
+WIN_TESTS := test_ring test_offload test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_fuzz test_stress \
              test_loader test_iphelper test_native test_crt_logger
 LOADER_SRC := csrc/loader_win32.c csrc/logger.c csrc/spinlock.c csrc/platform_win32.c csrc/errno_map.c
 
@@ -190,9 +190,9 @@ clean:
 
 # Coverage-guided fuzzing with libFuzzer (Debian's clang), under ASan+UBSan: the driver's
 # Receive-ring consumer, the client's Send-ring parser, the netlink reply parser, the echo
-# responder, wintun-helper's request parser. make test runs each for FUZZ_SECONDS from the corpus in tests/fuzz/corpus/<name>,
+# responder, wintun-helper's request parser, the offloads' splitter and coalescer. make test runs each for FUZZ_SECONDS from the corpus in tests/fuzz/corpus/<name>,
 # keeping what it finds in the build folder; make fuzz runs longer and grows the corpus itself.
-FUZZERS := fuzz_receive_ring fuzz_send_ring fuzz_netlink fuzz_icmp_echo fuzz_helper_request
+FUZZERS := fuzz_receive_ring fuzz_send_ring fuzz_netlink fuzz_icmp_echo fuzz_helper_request fuzz_offload
 FUZZ_CC := clang
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 15

@@ -33,6 +33,7 @@ CORE = [
     "driver/receive_ring.c",
     "driver/emulated.c",
     "driver/icmp_echo.c",
+    "driver/offload.c",
 ]
 BINDINGS = ["csrc/py_module.c", "csrc/py_errors.c", "csrc/py_logger.c", "csrc/py_tundevice.c",
             "csrc/py_tundevice_config.c", "csrc/py_tundevice_emulated.c"]

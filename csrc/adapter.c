@@ -528,6 +528,47 @@ BOOL WINAPI WintunGetAdapterInterfaceName(WINTUN_ADAPTER_HANDLE adapter, char *n
     return with_device(adapter, get_ifname, &out);
 }
 
+struct offload_args
+{
+    WINTUN_OFFLOAD_MODE mode, *mode_out;
+    DWORD *offloads_out;
+};
+
+static DWORD set_offload(struct wt_device *dev, void *arg)
+{
+    const struct offload_args *a = arg;
+    if ((unsigned)a->mode > WINTUN_OFFLOAD_SUPER_PACKETS)
+        return wt_log_error(ERROR_INVALID_PARAMETER, "Offload mode %u is none of 0, 1 and 2", (unsigned)a->mode);
+    if (!dev->ops->set_offload)
+        return a->mode == WINTUN_OFFLOAD_NONE ? ERROR_SUCCESS : ERROR_NOT_SUPPORTED;
+    return dev->ops->set_offload(dev, a->mode);
+}
+
+BOOL WINAPI WintunSetAdapterOffload(WINTUN_ADAPTER_HANDLE adapter, WINTUN_OFFLOAD_MODE mode)
+{
+    struct offload_args a = { .mode = mode };
+    return with_device(adapter, set_offload, &a);
+}
+
+static DWORD get_offload(struct wt_device *dev, void *arg)
+{
+    const struct offload_args *a = arg;
+    DWORD offloads = 0;
+    if (!a->mode_out)
+        return ERROR_INVALID_PARAMETER;
+    *a->mode_out = WINTUN_OFFLOAD_NONE;
+    DWORD err = dev->ops->get_offload ? dev->ops->get_offload(dev, a->mode_out, &offloads) : ERROR_SUCCESS;
+    if (a->offloads_out)
+        *a->offloads_out = offloads;
+    return err;
+}
+
+BOOL WINAPI WintunGetAdapterOffload(WINTUN_ADAPTER_HANDLE adapter, WINTUN_OFFLOAD_MODE *mode, DWORD *offloads)
+{
+    struct offload_args a = { .mode_out = mode, .offloads_out = offloads };
+    return with_device(adapter, get_offload, &a);
+}
+
 static DWORD get_stats(struct wt_device *dev, void *stats)
 {
     if (!stats)

@@ -107,7 +107,59 @@ static PyObject *module_shutdown(PyObject *module, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* split_super_packet(packet) -> list of bytes */
+static PyObject *split_super_packet(PyObject *module, PyObject *arg)
+{
+    Py_buffer view;
+    if (wt_get_buffer(arg, &view, 0, "split_super_packet() takes a bytes-like packet") < 0)
+        return NULL;
+    PyObject *result = NULL;
+    BYTE *out = NULL;
+    DWORD *sizes = NULL, count = 0, needed = 0;
+    if (view.len > 0xFFFFFFFF) {
+        PyErr_SetString(PyExc_ValueError, "split_super_packet(): not a packet of super-packet mode (too long)");
+        goto done;
+    }
+    if (!WintunSplitSuperPacket(view.buf, (DWORD)view.len, NULL, 0, NULL, &count, &needed) &&
+        GetLastError() != ERROR_INSUFFICIENT_BUFFER) {
+        wt_log_clear_last();
+        PyErr_SetString(PyExc_ValueError, "split_super_packet(): not a packet of super-packet mode: its virtio-net "
+                                          "header and IP headers are not what the kernel makes");
+        goto done;
+    }
+    out = PyMem_Malloc(needed ? needed : 1);
+    sizes = PyMem_Malloc(count * sizeof(*sizes));
+    if (!out || !sizes) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (!WintunSplitSuperPacket(view.buf, (DWORD)view.len, out, needed, sizes, &count, &needed)) {
+        wt_raise(wt_state_of_module(module), GetLastError(), "split_super_packet() failed");
+        goto done;
+    }
+    if (!(result = PyList_New(count)))
+        goto done;
+    for (DWORD i = 0, offset = 0; i < count; offset += sizes[i++]) {
+        PyObject *packet = PyBytes_FromStringAndSize((const char *)out + offset, sizes[i]);
+        if (!packet) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SetItem(result, i, packet); /* steals packet; cannot fail at an index of a new list */
+    }
+done:
+    PyMem_Free(out);
+    PyMem_Free(sizes);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
+    { "split_super_packet", split_super_packet, METH_O,
+      "split_super_packet(packet)\n--\n\nThe IP packets a packet of offload='super_packets' stands for, as a list of bytes:\n"
+      "its 10-byte virtio-net header removed and, for a TCP or UDP super-packet, cut into segments as\n"
+      "the kernel would (lengths, IPv4 ids, TCP sequence numbers and flags, checksums); a plain packet\n"
+      "with its checksum finished. ValueError if the header or the IP headers are not what the kernel makes." },
     { "set_logger", set_logger, METH_O,
       "set_logger(callback)\n--\n\nCall callback(level, timestamp, message) for each log line, from any thread;\n"
       "None turns the C logger off. timestamp is a FILETIME (100 ns since 1601-01-01 UTC)." },
@@ -135,7 +187,8 @@ static int module_exec(PyObject *module)
         PyModule_AddIntConstant(module, "LOG_ERR", WINTUN_LOG_ERR) < 0 ||
         PyModule_AddIntConstant(module, "MIN_RING_CAPACITY", WINTUN_MIN_RING_CAPACITY) < 0 ||
         PyModule_AddIntConstant(module, "MAX_RING_CAPACITY", WINTUN_MAX_RING_CAPACITY) < 0 ||
-        PyModule_AddIntConstant(module, "MAX_IP_PACKET_SIZE", WINTUN_MAX_IP_PACKET_SIZE) < 0)
+        PyModule_AddIntConstant(module, "MAX_IP_PACKET_SIZE", WINTUN_MAX_IP_PACKET_SIZE) < 0 ||
+        PyModule_AddIntConstant(module, "VNET_HDR_LEN", 10) < 0)
         return -1;
     return 0;
 }

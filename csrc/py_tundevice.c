@@ -276,11 +276,14 @@ static PyObject *next_default_name(void)
 static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = { "name", "tunnel_type", "ring_capacity", "guid", "backend", "netns", "on_full",
-                              "write_timeout", NULL };
+                              "write_timeout", "offload", NULL };
     PyObject *name = NULL, *tunnel_type = NULL, *capacity = NULL, *guid_arg = Py_None, *backend_arg = NULL,
-             *netns = Py_None, *on_full = NULL, *write_timeout = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|UUOO$UOUO:TunDevice", kwlist, &name, &tunnel_type, &capacity, &guid_arg,
-                                     &backend_arg, &netns, &on_full, &write_timeout))
+             *netns = Py_None, *on_full = NULL, *write_timeout = NULL, *offload = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|UUOO$UOUOO:TunDevice", kwlist, &name, &tunnel_type, &capacity, &guid_arg,
+                                     &backend_arg, &netns, &on_full, &write_timeout, &offload))
+        return -1;
+    WINTUN_OFFLOAD_MODE offload_mode = WINTUN_OFFLOAD_TRANSPARENT;
+    if (offload != Py_None && parse_offload(offload, &offload_mode) < 0)
         return -1;
     if (on_full && set_on_full(self, on_full) < 0)
         return -1;
@@ -380,6 +383,10 @@ static int TunDevice_init(TunDevice *self, PyObject *args, PyObject *kwds)
         } else {
             wt_raise(st, err, "cannot create the adapter");
         }
+        goto out;
+    }
+    if (offload != Py_None && set_offload_mode(self, adapter, offload_mode) < 0) {
+        WITHOUT_GIL(adapter, (WintunCloseAdapter(adapter), NULL));
         goto out;
     }
     if (self->adapter) { /* another __init__ of the same object won meanwhile */
@@ -1077,6 +1084,14 @@ static PyGetSetDef TunDevice_getset[] = {
     { "mtu", (getter)TunDevice_get_mtu, (setter)TunDevice_set_mtu, "The MTU, read from and written to the OS.", NULL },
     { "ring_capacity", (getter)TunDevice_get_ring_capacity, (setter)TunDevice_set_ring_capacity,
       "Bytes per ring: a power of two in [0x20000, 0x4000000]. Takes effect at the next up().", NULL },
+    { "offload", (getter)TunDevice_get_offload, (setter)TunDevice_set_offload,
+      "How a kernel adapter on Linux uses the TUN offloads: 'transparent' (default: the kernel's TCP/UDP "
+      "super-packets are cut into ordinary packets, and what you write is merged back; nothing changes for you), "
+      "'super_packets' (offload=True: each packet read or written has a 10-byte virtio-net header first, and may "
+      "be a super-packet of up to 64 KiB; see split_super_packet) or 'none' (offload=False). Changes while down.",
+      NULL },
+    { "kernel_offloads", (getter)TunDevice_get_kernel_offloads, NULL,
+      "The TUN_F_* flags the kernel has on (TUN_F_CSUM 1, TSO4 2, TSO6 4, USO4 0x20, USO6 0x40), 0 without.", NULL },
     { "is_up", (getter)TunDevice_get_is_up, NULL, "True while the adapter is up with a running session.", NULL },
     { "closed", (getter)TunDevice_get_closed, NULL, "True once close() was called.", NULL },
     { "on_full", (getter)TunDevice_get_on_full, (setter)TunDevice_set_on_full,

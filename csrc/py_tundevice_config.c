@@ -89,6 +89,81 @@ PyObject *TunDevice_get_guid_str(TunDevice *self, void *c)
                                 g.Data4[7]);
 }
 
+/* ---- offloads ---- */
+
+static const char *const offload_names[] = { "none", "transparent", "super_packets" };
+
+int parse_offload(PyObject *value, WINTUN_OFFLOAD_MODE *mode)
+{
+    if (PyBool_Check(value)) {
+        *mode = value == Py_True ? WINTUN_OFFLOAD_SUPER_PACKETS : WINTUN_OFFLOAD_NONE;
+        return 0;
+    }
+    if (!PyUnicode_Check(value)) {
+        wt_type_error("offload must be True, False, 'none', 'transparent' or 'super_packets'", value);
+        return -1;
+    }
+    for (unsigned i = 0; i < sizeof(offload_names) / sizeof(offload_names[0]); ++i) {
+        if (!PyUnicode_CompareWithASCIIString(value, offload_names[i])) {
+            *mode = (WINTUN_OFFLOAD_MODE)i;
+            return 0;
+        }
+    }
+    PyErr_Format(PyExc_ValueError, "offload must be True, False, 'none', 'transparent' or 'super_packets', not %R", value);
+    return -1;
+}
+
+int set_offload_mode(TunDevice *self, WINTUN_ADAPTER_HANDLE adapter, WINTUN_OFFLOAD_MODE mode)
+{
+    BOOL ok;
+    wt_log_clear_last();
+    WITHOUT_GIL(ok, WintunSetAdapterOffload(adapter, mode));
+    if (ok)
+        return 0;
+    DWORD err = GetLastError();
+    wt_raise(state_of(self), err,
+             err == ERROR_BUSY ? "offload changes only while the adapter is down"
+             : err == ERROR_NOT_SUPPORTED ? "this adapter has no offloads (emulated, Windows, or WINTUN_OFFLOAD=off)"
+                                          : "cannot set the offload mode");
+    return -1;
+}
+
+PyObject *TunDevice_get_offload(TunDevice *self, void *c)
+{
+    (void)c;
+    if (!adapter_of(self))
+        return NULL;
+    WINTUN_OFFLOAD_MODE mode;
+    if (!WintunGetAdapterOffload(self->adapter, &mode, NULL))
+        return wt_raise(state_of(self), GetLastError(), "cannot read the offload mode");
+    return PyUnicode_FromString(offload_names[mode]);
+}
+
+int TunDevice_set_offload(TunDevice *self, PyObject *value, void *c)
+{
+    (void)c;
+    WINTUN_OFFLOAD_MODE mode;
+    if (!value) {
+        PyErr_SetString(PyExc_AttributeError, "offload cannot be deleted");
+        return -1;
+    }
+    if (parse_offload(value, &mode) < 0 || !adapter_of(self))
+        return -1;
+    return set_offload_mode(self, self->adapter, mode);
+}
+
+PyObject *TunDevice_get_kernel_offloads(TunDevice *self, void *c)
+{
+    (void)c;
+    if (!adapter_of(self))
+        return NULL;
+    WINTUN_OFFLOAD_MODE mode;
+    DWORD offloads;
+    if (!WintunGetAdapterOffload(self->adapter, &mode, &offloads))
+        return wt_raise(state_of(self), GetLastError(), "cannot read the offloads");
+    return PyLong_FromUnsignedLong(offloads);
+}
+
 PyObject *TunDevice_get_mtu(TunDevice *self, void *c)
 {
     (void)c;

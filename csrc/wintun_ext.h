@@ -45,6 +45,48 @@ WINTUN_API BOOL WINAPI WintunGetAdapterName(WINTUN_ADAPTER_HANDLE Adapter, WCHAR
  * there is no Linux interface (an emulated adapter, Windows). */
 WINTUN_API BOOL WINAPI WintunGetAdapterInterfaceName(WINTUN_ADAPTER_HANDLE Adapter, char *Name, DWORD Size);
 
+/* Linux: how a kernel adapter uses the TUN offloads (IFF_VNET_HDR and TUNSETOFFLOAD). */
+typedef enum
+{
+    /* One packet per read() and write(), no offloads: what wintun.dll does on Windows, and the
+     * emulated backend. */
+    WINTUN_OFFLOAD_NONE = 0,
+    /* The default on Linux: the kernel passes TCP (and UDP, Linux 6.2 or later) super-packets of up
+     * to 64 KiB with their checksums left to finish; the driver cuts them into the packets the
+     * rings carry, no larger than the MTU and with valid checksums, and merges the TCP segments
+     * (and equal-sized UDP datagrams) a client sends into super-packets, one write() each.
+     * Clients see ordinary IP packets. */
+    WINTUN_OFFLOAD_TRANSPARENT = 1,
+    /* Opt in: both rings carry each packet behind a 10-byte virtio-net header (struct
+     * virtio_net_hdr, fields in host byte order): a super-packet with its GSO type and segment
+     * size, or a plain packet (GSO type 0) whose checksum may be left to finish (flags 1,
+     * NEEDS_CSUM). Packets sent are checked the same way: a header the kernel could not have made
+     * is counted in ReceiveErrors. Packets and headers fit WINTUN_MAX_IP_PACKET_SIZE together; a
+     * rare UDP super-packet that would not arrives cut into plain packets. WintunSplitSuperPacket
+     * cuts a super-packet into the packets it stands for. */
+    WINTUN_OFFLOAD_SUPER_PACKETS = 2
+} WINTUN_OFFLOAD_MODE;
+
+/* Sets how the adapter uses offloads, for the sessions that start after it: ERROR_BUSY while a
+ * session is running, ERROR_INVALID_PARAMETER for another mode, ERROR_NOT_SUPPORTED for a mode
+ * other than NONE where there are no offloads (an emulated adapter, Windows, or a kernel adapter
+ * created with WINTUN_OFFLOAD=off in the environment). Offloads the kernel lacks are probed at
+ * creation: USO where Linux takes it, else TCP only, else none (NONE, TRANSPARENT still accepted). */
+WINTUN_API BOOL WINAPI WintunSetAdapterOffload(WINTUN_ADAPTER_HANDLE Adapter, WINTUN_OFFLOAD_MODE Mode);
+/* The adapter's mode, and the TUN_F_* flags of <linux/if_tun.h> the kernel has on now
+ * (KernelOffloads may be NULL; 0 with NONE or without offloads). */
+WINTUN_API BOOL WINAPI WintunGetAdapterOffload(WINTUN_ADAPTER_HANDLE Adapter, WINTUN_OFFLOAD_MODE *Mode,
+                                               DWORD *KernelOffloads);
+/* Cuts a packet of WINTUN_OFFLOAD_SUPER_PACKETS (its virtio-net header first, Size bytes in all)
+ * into the IP packets it stands for, as the kernel would: segments of a TCP or UDP super-packet
+ * with their lengths, ids, sequence numbers, flags and checksums; a plain packet with its checksum
+ * finished. Writes them one after the other into Out (OutSize bytes), their sizes into Sizes
+ * (room for *Count; on return the number of packets). ERROR_INVALID_DATA for a header or packet
+ * the kernel could not have made, ERROR_INSUFFICIENT_BUFFER (and *Count, *Needed) if Out or
+ * Sizes are too small. Needed (may be NULL) gets the bytes written or needed. */
+WINTUN_API BOOL WINAPI WintunSplitSuperPacket(const BYTE *Packet, DWORD Size, BYTE *Out, DWORD OutSize, DWORD *Sizes,
+                                              DWORD *Count, DWORD *Needed);
+
 /* Windows: loads the official wintun.dll that kernel adapters go through, from Path (NULL: the
  * WINTUN_DLL environment variable, else wintun.dll in this library's folder, the application's
  * folder, then System32). Without this call the first kernel adapter loads it the default way.

@@ -20,6 +20,8 @@
 #define WT_DRIVER_VERSION_MINOR 14
 /* Packets handed to the port at once by the receive thread. */
 #define WT_RECEIVE_BATCH 256
+/* The virtio-net header before each packet of super-packet mode (offload.h). */
+#define WT_VNET_HDR_LEN 10
 /* How long the receive thread spins on an empty ring before it sleeps (Wintun: 0.1 ms). */
 #define WT_RECEIVE_SPIN_NS 100000
 
@@ -94,6 +96,8 @@ typedef struct wt_driver
     int accepting;     /* the Send ring takes packets; guarded by send.lock */
     int dead;          /* the adapter is gone: no more sessions */
     int disconnecting; /* read by the receive thread */
+    int vnet_hdr_in_rings; /* super-packet mode: a virtio-net header before each packet (set by
+                            * the port's session_started, for that session) */
     struct wt_send_side send;
     struct wt_receive_side receive;
     const wt_port_ops *ops;

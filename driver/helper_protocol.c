@@ -111,6 +111,8 @@ DWORD wt_helper_parse_request(const void *buf, size_t n, struct wt_helper_reques
         if (h.adapter || !take(&r, req->create.guid, 16) || !take(&r, &name_len, 1) || !take(&r, &type_len, 1) ||
             !take_text(&r, name_len, 127, req->create.name) || !take_text(&r, type_len, 128, req->create.tunnel_type))
             return ERROR_INVALID_DATA;
+        if (r.left && (!take(&r, &req->create.flags, 4) || (req->create.flags & ~1u)))
+            return ERROR_INVALID_DATA;
         break;
     }
     case WT_HELPER_SET_MTU:
@@ -147,6 +149,8 @@ size_t wt_helper_encode_request(const struct wt_helper_request *req, uint8_t *ou
         put(&w, &type_len, 1);
         put(&w, req->create.name, name_len);
         put(&w, req->create.tunnel_type, type_len);
+        if (req->create.flags)
+            put_u32(&w, req->create.flags);
         break;
     }
     case WT_HELPER_SET_MTU:

@@ -37,6 +37,10 @@ typedef struct wt_backend_ops
     DWORD (*get_stats)(struct wt_device *dev, WINTUN_ADAPTER_STATISTICS *stats);
     /* Optional: the name of the OS's interface, in UTF-8, where it is not the adapter's own. */
     DWORD (*get_ifname)(struct wt_device *dev, char *name, DWORD size);
+    /* Optional: offloads (wintun_ext.h); without them, an adapter has none. set_offload is called
+     * without a session; it returns ERROR_BUSY if one has started meanwhile. */
+    DWORD (*set_offload)(struct wt_device *dev, WINTUN_OFFLOAD_MODE mode);
+    DWORD (*get_offload)(struct wt_device *dev, WINTUN_OFFLOAD_MODE *mode, DWORD *offloads);
 } wt_backend_ops;
 
 extern const wt_backend_ops wt_emulated_backend;

@@ -110,7 +110,8 @@ uint32_t wt_receive_parse(wt_driver *driver, TUN_RING *ring, uint32_t head, uint
             break;
         }
         offset = TUN_RING_WRAP(offset + space, capacity);
-        if (!wt_is_ip_packet(packet->Data, size)) {
+        const uint32_t skip = driver->vnet_hdr_in_rings ? WT_VNET_HDR_LEN : 0;
+        if (size < skip || !wt_is_ip_packet(packet->Data + skip, size - skip)) {
             ++discards;
             continue;
         }

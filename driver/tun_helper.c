@@ -126,10 +126,10 @@ static DWORD transact(int fd, struct wt_helper_request *req, struct wt_helper_re
     return ERROR_SUCCESS;
 }
 
-DWORD wt_helper_create(const char *name, const char *tunnel_type, const GUID *guid, struct wt_helper_link *link,
-                       struct wt_tun_handles *out)
+DWORD wt_helper_create(const char *name, const char *tunnel_type, const GUID *guid, unsigned flags,
+                       struct wt_helper_link *link, struct wt_tun_handles *out)
 {
-    struct wt_helper_request req = { .type = WT_HELPER_CREATE };
+    struct wt_helper_request req = { .type = WT_HELPER_CREATE, .create.flags = flags };
     if (strlen(name) > 127 || strlen(tunnel_type) > 128)
         return wt_log_error(ERROR_INVALID_NAME, "\"%s\" is too long for wintun-helper", name);
     memcpy(req.create.guid, guid, sizeof(req.create.guid));
@@ -152,7 +152,7 @@ DWORD wt_helper_create(const char *name, const char *tunnel_type, const GUID *gu
     link->fd = fd;
     link->adapter = reply.adapter;
     *out = (struct wt_tun_handles){ .tun_fd = tun_fd, .nl_fd = -1, .netns_fd = -1, .userns_fd = -1,
-                                    .ifindex = reply.ifindex };
+                                    .ifindex = reply.ifindex, .vnet_hdr = (flags & WT_TUN_VNET_HDR) != 0 };
     wt_log(WINTUN_LOG_INFO, "Adapter \"%s\" is interface %s, made by wintun-helper", name, reply.ifname);
     return ERROR_SUCCESS;
 }

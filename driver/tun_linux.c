@@ -9,6 +9,11 @@
  *   kernel's queue keeps draining.
  * - client -> OS: the driver's receive thread hands packets over, and each is write()n straight
  *   from its Receive ring slot.
+ * - Offloads (offload.h, WINTUN_OFFLOAD_MODE): the TUN is made with IFF_VNET_HDR and the kernel's
+ *   offloads (TSO, USO where it has them, checksums) are turned on, unless WINTUN_OFFLOAD=off.
+ *   Transparent mode cuts each super-packet read into the Send ring's packets and merges what the
+ *   client sends into super-packets, one writev() each; super-packet mode passes both through
+ *   behind their virtio-net header.
  * - The interface is created up, as a Wintun adapter is; closing the adapter closes the TUN fd,
  *   which removes the interface. If it is deleted from outside (ip link del), both rings close:
  *   the client sees ERROR_HANDLE_EOF.
@@ -17,6 +22,7 @@
 #define _GNU_SOURCE
 #endif
 #include "netlink.h"
+#include "offload.h"
 #include "port.h"
 #include "tun_helper.h"
 #include "tun_open.h"
@@ -27,11 +33,20 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if_tun.h>
 #include <sys/eventfd.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* Packets read per wake-up before Tail is published. */
 #define READ_BATCH 128
+/* The reader's buffer with a virtio-net header: the largest packet the kernel passes. */
+#define SCRATCH_SIZE 0x10000
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+#define ALL_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6)
 
 struct wt_kernel
 {
@@ -44,6 +59,14 @@ struct wt_kernel
     int gone; /* the interface was deleted from outside */
     uint32_t mtu; /* the largest packet the interface delivers, the size of a read (atomic) */
     struct wt_helper_link helper; /* made by wintun-helper: configured through it, not netlink */
+    /* Offloads. mode and offloads change only without a session (registration_lock); a session
+     * starts with its own copy of the mode in session_mode. */
+    WINTUN_OFFLOAD_MODE mode, session_mode;
+    unsigned offloads;  /* the TUN_F_* flags the kernel has on */
+    unsigned gro_flags; /* what transmit merges */
+    uint8_t *scratch;   /* with a virtio-net header: the reader's buffer (SCRATCH_SIZE bytes) */
+    wt_gro *gro;        /* and the receive thread's plan of writes */
+    uint64_t invalid_logged_ns; /* the last line about a super-packet we could not cut */
 };
 
 /* ---- configuration: rtnetlink, or wintun-helper for an adapter it made; netlink_lock held ---- */
@@ -159,6 +182,118 @@ static ssize_t read_one(struct wt_kernel *k, uint8_t *scratch, uint64_t *drops)
     return size;
 }
 
+/* A packet of size bytes at packet, into the Send ring through a copy (prefix: a virtio-net header
+ * of super-packet mode before it, or NULL). */
+static void deliver_copy(wt_driver *driver, const wt_vnet_hdr *prefix, const uint8_t *packet, uint32_t size, uint64_t *drops)
+{
+    const uint32_t before = prefix ? WT_VNET_HDR_LEN : 0;
+    DWORD err;
+    uint8_t *slot = wt_send_slot(driver, before + size, &err);
+    if (!slot) {
+        ++*drops;
+        return;
+    }
+    if (prefix)
+        memcpy(slot, prefix, WT_VNET_HDR_LEN);
+    memcpy(slot + before, packet, size);
+    wt_send_commit(driver, before + size);
+}
+
+static void invalid_super_packet(struct wt_kernel *k, const wt_vnet_hdr *hdr, uint32_t size)
+{
+    WT_STAT_ADD(&k->dev->driver, send_errors, 1);
+    uint64_t now = wt_monotonic_ns();
+    if (now - k->invalid_logged_ns < 1000000000ull)
+        return; /* once a second at most */
+    k->invalid_logged_ns = now;
+    wt_log(WINTUN_LOG_WARN, "Dropped a super-packet of %u bytes from \"%s\" that cannot be cut (GSO type %u, size %u)",
+           size, k->dev->name_utf8, hdr->gso_type, hdr->gso_size);
+}
+
+/* The segments of a super-packet in k->scratch, into the Send ring (each behind a zero header in
+ * super-packet mode): counted as they are published, the ones without room as drops. */
+static void deliver_segments(struct wt_kernel *k, const wt_vnet_hdr *hdr, uint32_t size, int prefix, uint64_t *drops)
+{
+    wt_driver *driver = &k->dev->driver;
+    const uint32_t before = prefix ? WT_VNET_HDR_LEN : 0;
+    wt_gso gso;
+    if (wt_gso_parse(&gso, hdr, k->scratch, size)) {
+        invalid_super_packet(k, hdr, size);
+        return;
+    }
+    for (uint32_t i = 0; i < gso.count; ++i) {
+        const uint32_t segment = wt_gso_segment_size(&gso, i);
+        DWORD err;
+        uint8_t *slot = wt_send_slot(driver, before + segment, &err);
+        if (!slot) {
+            *drops += gso.count - i;
+            return;
+        }
+        memset(slot, 0, before);
+        wt_gso_segment(&gso, i, slot + before);
+        wt_send_commit(driver, before + segment);
+    }
+}
+
+/* One read() of a TUN with a virtio-net header. The packet goes straight into a Send ring slot of
+ * the MTU's size where there is one, the rest of a super-packet into k->scratch (made contiguous
+ * there when it has to be cut). Transparent mode: a plain packet gets its checksum finished in
+ * place, a super-packet is cut into the ring. Super-packet mode: the header stays before the
+ * packet in the ring; one too large for a ring packet is cut. Returns the read()'s result. */
+static ssize_t read_one_vnet(struct wt_kernel *k, uint64_t *drops)
+{
+    wt_driver *driver = &k->dev->driver;
+    const int super = k->session_mode == WINTUN_OFFLOAD_SUPER_PACKETS;
+    const uint32_t before = super ? WT_VNET_HDR_LEN : 0, mtu = wt_atomic_load(&k->mtu, WT_RELAXED);
+    DWORD err;
+    wt_vnet_hdr hdr;
+    uint8_t *slot = wt_send_slot(driver, before + mtu, &err);
+    const uint32_t room = slot ? mtu : 0;
+    struct iovec iov[3] = {
+        { super && slot ? (void *)slot : (void *)&hdr, WT_VNET_HDR_LEN },
+        { slot ? slot + before : NULL, room },
+        { k->scratch + room, SCRATCH_SIZE - room },
+    };
+    ssize_t n = readv(k->tun.tun_fd, iov, 3);
+    if (n < 0)
+        return n;
+    if (n <= WT_VNET_HDR_LEN) {
+        WT_STAT_ADD(driver, send_errors, 1);
+        return n;
+    }
+    if (super && slot)
+        memcpy(&hdr, slot, WT_VNET_HDR_LEN);
+    const uint32_t size = (uint32_t)n - WT_VNET_HDR_LEN;
+    uint8_t *packet = size <= room ? slot + before : k->scratch;
+    if (packet == k->scratch && room)
+        memcpy(k->scratch, slot + before, room); /* the super-packet, contiguous */
+    if (hdr.gso_type == WT_VNET_GSO_NONE && size > mtu) /* the MTU was raised from outside */
+        wt_atomic_store(&k->mtu, current_mtu(k), WT_RELAXED);
+
+    if (super && before + size <= TUN_MAX_IP_PACKET_SIZE) {
+        if (packet == k->scratch)
+            deliver_copy(driver, &hdr, packet, size, drops);
+        else
+            wt_send_commit(driver, before + size);
+        return n;
+    }
+    if (hdr.gso_type == WT_VNET_GSO_NONE) {
+        if ((hdr.flags & WT_VNET_F_NEEDS_CSUM) && !wt_csum_complete(packet, size, &hdr)) {
+            invalid_super_packet(k, &hdr, size);
+            return n;
+        }
+        if (packet == k->scratch)
+            deliver_copy(driver, super ? &(wt_vnet_hdr){ 0 } : NULL, packet, size, drops);
+        else
+            wt_send_commit(driver, before + size);
+        return n;
+    }
+    if (packet != k->scratch)
+        memcpy(k->scratch, packet, size); /* the segments overwrite the slot */
+    deliver_segments(k, &hdr, size, super, drops);
+    return n;
+}
+
 static void reader_thread(void *arg)
 {
     struct wt_kernel *k = arg;
@@ -176,7 +311,7 @@ static void reader_thread(void *arg)
             break;
         uint64_t drops = 0;
         for (int n = 0; n < READ_BATCH; ++n) {
-            if (read_one(k, scratch, &drops) >= 0)
+            if ((k->tun.vnet_hdr ? read_one_vnet(k, &drops) : read_one(k, scratch, &drops)) >= 0)
                 continue;
             if (errno == EINTR)
                 continue;
@@ -206,6 +341,8 @@ static DWORD kernel_session_started(void *port)
     while (read(k->stop_fd, &value, sizeof(value)) > 0) /* a previous session's stop */
         ;
     wt_atomic_store(&k->mtu, current_mtu(k), WT_RELAXED);
+    k->session_mode = k->mode; /* under registration_lock, as WintunSetAdapterOffload */
+    k->dev->driver.vnet_hdr_in_rings = k->mode == WINTUN_OFFLOAD_SUPER_PACKETS;
     DWORD err = wt_thread_start(&k->reader, reader_thread, k);
     if (err)
         return wt_log_error(err, "Failed to start the reader thread of \"%s\"", k->dev->name_utf8);
@@ -227,10 +364,127 @@ static void kernel_session_ending(void *port)
 
 /* ---- client -> OS ---- */
 
+/* How a write the kernel refused counts: 1 to go on, 0 when the interface is gone (the caller
+ * stops: everything not written is a drop). */
+struct tally
+{
+    uint64_t drops, errors, delivered, bytes;
+};
+
+static int count_write(struct wt_kernel *k, struct tally *t, ssize_t n, uint32_t packets, uint64_t bytes)
+{
+    if (n >= 0) {
+        t->delivered += packets;
+        t->bytes += bytes;
+        return 1;
+    }
+    if (errno == EBADFD) {
+        wt_atomic_store(&k->gone, 1, WT_RELEASE);
+        t->drops += packets;
+        wt_driver_port_gone(&k->dev->driver);
+        return 0;
+    }
+    if (errno == EINVAL || errno == EFAULT)
+        t->errors += packets; /* the kernel refused the packet: malformed, or a header it could not take */
+    else
+        t->drops += packets; /* EIO: the interface is down; EAGAIN, ENOBUFS: its queue is full */
+    return 1;
+}
+
+static void count_tally(wt_driver *driver, const struct tally *t)
+{
+    if (t->delivered)
+        WT_STAT_COUNT(driver, receive, t->delivered, t->bytes);
+    if (t->drops)
+        WT_STAT_ADD(driver, receive_drops, t->drops);
+    if (t->errors)
+        WT_STAT_ADD(driver, receive_errors, t->errors);
+}
+
+static ssize_t writev_retry(int fd, const struct iovec *iov, int count)
+{
+    ssize_t n;
+    do
+        n = writev(fd, iov, count);
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
+/* Super-packet mode: each packet is a virtio-net header and an IP packet, written as it is once
+ * the header is one the kernel could have made (DATA_VALID is cleared: the kernel checks what it
+ * did not finish itself). */
+static uint32_t transmit_super(struct wt_kernel *k, const wt_packet *packets, uint32_t count)
+{
+    struct tally t = { 0 };
+    uint32_t i = 0;
+    for (; i < count; ++i) {
+        const uint8_t *data = packets[i].data;
+        const uint32_t size = packets[i].size - WT_VNET_HDR_LEN; /* the ring parser checked the IP packet */
+        wt_vnet_hdr hdr;
+        wt_gso gso;
+        memcpy(&hdr, data, WT_VNET_HDR_LEN);
+        hdr.flags &= WT_VNET_F_NEEDS_CSUM;
+        if (hdr.gso_type != WT_VNET_GSO_NONE && wt_gso_parse(&gso, &hdr, data + WT_VNET_HDR_LEN, size)) {
+            ++t.errors;
+            continue;
+        }
+        struct iovec iov[2] = { { &hdr, WT_VNET_HDR_LEN }, { (void *)(data + WT_VNET_HDR_LEN), size } };
+        if (!count_write(k, &t, writev_retry(k->tun.tun_fd, iov, 2), 1, size)) {
+            t.drops += count - i - 1;
+            break;
+        }
+    }
+    count_tally(&k->dev->driver, &t);
+    return count;
+}
+
+/* Transparent mode: the batch's writes as wt_gro_plan groups them, each one writev() of a
+ * virtio-net header, the merged headers and the payloads straight from the Receive ring. */
+static uint32_t transmit_merged(struct wt_kernel *k, const wt_packet *packets, uint32_t count)
+{
+    static const wt_vnet_hdr plain = { 0 };
+    wt_gro *gro = k->gro;
+    struct tally t = { 0 };
+    count = wt_gro_plan(gro, packets, count, k->gro_flags);
+    for (uint32_t w = 0; w < gro->count; ++w) {
+        const wt_gro_write *write = &gro->writes[w];
+        struct iovec iov[2 + WT_GRO_MAX_SEGMENTS];
+        int n = 0;
+        uint64_t bytes = 0;
+        if (write->count == 1) {
+            const wt_packet *p = &packets[write->first];
+            iov[n++] = (struct iovec){ (void *)&plain, WT_VNET_HDR_LEN };
+            iov[n++] = (struct iovec){ (void *)p->data, p->size };
+            bytes = p->size;
+        } else {
+            iov[n++] = (struct iovec){ (void *)&write->vnet, WT_VNET_HDR_LEN };
+            iov[n++] = (struct iovec){ (void *)write->header, write->headers };
+            for (uint32_t i = write->first;; i = gro->next[i]) {
+                uint32_t size;
+                const uint8_t *payload = wt_gro_payload(write, &packets[i], &size);
+                iov[n++] = (struct iovec){ (void *)payload, size };
+                bytes += packets[i].size;
+                if (i == write->last)
+                    break;
+            }
+        }
+        if (!count_write(k, &t, writev_retry(k->tun.tun_fd, iov, n), write->count, bytes)) {
+            for (uint32_t rest = w + 1; rest < gro->count; ++rest)
+                t.drops += gro->writes[rest].count;
+            break;
+        }
+    }
+    count_tally(&k->dev->driver, &t);
+    return count;
+}
+
 static uint32_t kernel_transmit(void *port, const wt_packet *packets, uint32_t count)
 {
     struct wt_kernel *k = port;
     wt_driver *driver = &k->dev->driver;
+    if (k->tun.vnet_hdr)
+        return k->session_mode == WINTUN_OFFLOAD_SUPER_PACKETS ? transmit_super(k, packets, count)
+                                                               : transmit_merged(k, packets, count);
     uint64_t drops = 0, errors = 0, delivered = 0, bytes = 0;
     uint32_t i = 0;
     for (; i < count; ++i) {
@@ -274,6 +528,46 @@ static const wt_port_ops kernel_port_ops = {
 
 /* ---- the interface ---- */
 
+/* Whether adapters are made with offloads: WINTUN_OFFLOAD=off (or 0, no, none) says no. */
+static int offload_wanted(void)
+{
+    const char *value = getenv("WINTUN_OFFLOAD");
+    if (!value)
+        return 1;
+    return strcmp(value, "off") && strcmp(value, "0") && strcmp(value, "no") && strcmp(value, "none");
+}
+
+/* The mode's offloads on the TUN; registration_lock held, no session. */
+static void apply_offload(struct wt_kernel *k, WINTUN_OFFLOAD_MODE mode)
+{
+    k->offloads = wt_tun_set_offload(k->tun.tun_fd, mode == WINTUN_OFFLOAD_NONE ? 0 : ALL_OFFLOADS);
+    k->mode = mode;
+    k->gro_flags = mode == WINTUN_OFFLOAD_NONE ? 0 : WT_GRO_TCP | (k->offloads & TUN_F_USO4 ? WT_GRO_UDP : 0);
+}
+
+/* Buffers and offloads of a TUN with a virtio-net header. */
+static DWORD setup_offload(struct wt_kernel *k)
+{
+    if (!k->tun.vnet_hdr)
+        return ERROR_SUCCESS;
+    k->scratch = malloc(SCRATCH_SIZE);
+    k->gro = malloc(sizeof(*k->gro));
+    if (!k->scratch || !k->gro)
+        return wt_log_error(ERROR_NOT_ENOUGH_MEMORY, "Failed to allocate the offload buffers");
+    apply_offload(k, WINTUN_OFFLOAD_TRANSPARENT);
+    if (!(k->offloads & TUN_F_TSO4))
+        wt_log(WINTUN_LOG_INFO, "Adapter \"%s\": this kernel has no TUN offloads", k->dev->name_utf8);
+    return ERROR_SUCCESS;
+}
+
+static void free_kernel(struct wt_kernel *k)
+{
+    close(k->stop_fd);
+    free(k->scratch);
+    free(k->gro);
+    free(k);
+}
+
 static DWORD kernel_create(struct wt_device *dev)
 {
     struct wt_kernel *k = calloc(1, sizeof(*k));
@@ -287,19 +581,23 @@ static DWORD kernel_create(struct wt_device *dev)
         return err;
     }
     k->helper.fd = -1;
+    const unsigned flags = offload_wanted() ? WT_TUN_VNET_HDR : 0;
     DWORD err;
     if (wt_helper_wanted(dev->netns)) {
         /* No CAP_NET_ADMIN here: the privileged helper makes the interface and hands over its fd. */
         char *tunnel_type = wt_wide_to_utf8_dup(dev->tunnel_type);
-        err = tunnel_type ? wt_helper_create(dev->name_utf8, tunnel_type, &dev->guid, &k->helper, &k->tun)
+        err = tunnel_type ? wt_helper_create(dev->name_utf8, tunnel_type, &dev->guid, flags, &k->helper, &k->tun)
                           : wt_log_error(ERROR_NOT_ENOUGH_MEMORY, "Failed to allocate the adapter");
         free(tunnel_type);
     } else {
-        err = wt_tun_create_adapter(dev->name_utf8, dev->netns, &k->tun);
+        err = wt_tun_create_adapter(dev->name_utf8, dev->netns, flags, &k->tun);
     }
+    if (!err && (err = setup_offload(k)))
+        wt_tun_close(&k->tun);
     if (err) {
-        close(k->stop_fd);
-        free(k);
+        if (k->helper.fd >= 0)
+            wt_helper_close(&k->helper);
+        free_kernel(k);
         return err;
     }
     wt_mutex_init(&k->netlink_lock);
@@ -329,9 +627,8 @@ static void kernel_destroy(struct wt_device *dev)
     struct wt_kernel *k = dev->port;
     kernel_remove(dev);
     wt_tun_close(&k->tun);
-    close(k->stop_fd);
     wt_mutex_destroy(&k->netlink_lock);
-    free(k);
+    free_kernel(k);
     dev->port = NULL;
 }
 
@@ -425,6 +722,31 @@ static DWORD kernel_get_up(struct wt_device *dev, BOOL *up)
     return err;
 }
 
+static DWORD kernel_set_offload(struct wt_device *dev, WINTUN_OFFLOAD_MODE mode)
+{
+    struct wt_kernel *k = dev->port;
+    if (!k->tun.vnet_hdr)
+        return mode == WINTUN_OFFLOAD_NONE ? ERROR_SUCCESS : ERROR_NOT_SUPPORTED;
+    DWORD err = ERROR_SUCCESS;
+    wt_mutex_lock(&dev->driver.registration_lock);
+    if (dev->driver.registered)
+        err = ERROR_BUSY;
+    else if (mode != k->mode)
+        apply_offload(k, mode);
+    wt_mutex_unlock(&dev->driver.registration_lock);
+    return err;
+}
+
+static DWORD kernel_get_offload(struct wt_device *dev, WINTUN_OFFLOAD_MODE *mode, DWORD *offloads)
+{
+    struct wt_kernel *k = dev->port;
+    wt_mutex_lock(&dev->driver.registration_lock);
+    *mode = k->tun.vnet_hdr ? k->mode : WINTUN_OFFLOAD_NONE;
+    *offloads = k->tun.vnet_hdr ? k->offloads : 0;
+    wt_mutex_unlock(&dev->driver.registration_lock);
+    return ERROR_SUCCESS;
+}
+
 const wt_backend_ops wt_kernel_backend = {
     .name = "kernel",
     .kind = WINTUN_BACKEND_KERNEL,
@@ -437,6 +759,8 @@ const wt_backend_ops wt_kernel_backend = {
     .delete_address = kernel_delete_address,
     .get_addresses = kernel_get_addresses,
     .get_ifname = kernel_get_ifname,
+    .set_offload = kernel_set_offload,
+    .get_offload = kernel_get_offload,
     .set_up = kernel_set_up,
     .get_up = kernel_get_up,
 };

@@ -36,6 +36,7 @@ enum stage
 struct job
 {
     const char *name;
+    unsigned flags;
     int netns_fd;
     int err;
     enum stage stage;
@@ -125,6 +126,8 @@ static void open_here(struct job *job)
     memset(&ifr, 0, sizeof(ifr));
     memcpy(ifr.ifr_name, job->name, strlen(job->name));
     ifr.ifr_flags = (short)(IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL); /* IFF_TUN_EXCL is bit 15 */
+    if (job->flags & WT_TUN_VNET_HDR)
+        ifr.ifr_flags |= IFF_VNET_HDR;
     job->stage = STAGE_SET_IFF;
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         job->err = errno;
@@ -149,6 +152,7 @@ static void open_here(struct job *job)
     job->out.tun_fd = fd;
     job->out.nl_fd = nl;
     job->out.ifindex = index;
+    job->out.vnet_hdr = (job->flags & WT_TUN_VNET_HDR) != 0;
     job->err = 0;
     job->stage = STAGE_NONE;
 }
@@ -283,6 +287,7 @@ static void create_private(struct job *job)
     job->out.netns_fd = fds[2];
     job->out.userns_fd = fds[3];
     job->out.ifindex = report.ifindex;
+    job->out.vnet_hdr = (job->flags & WT_TUN_VNET_HDR) != 0;
 }
 
 static DWORD explain(const struct job *job, const char *netns)
@@ -334,9 +339,9 @@ static DWORD explain(const struct job *job, const char *netns)
     }
 }
 
-DWORD wt_tun_create(const char *name, const char *netns, struct wt_tun_handles *out)
+DWORD wt_tun_create(const char *name, const char *netns, unsigned flags, struct wt_tun_handles *out)
 {
-    struct job job = { .name = name, .netns_fd = -1, .out = { -1, -1, -1, -1, 0 } };
+    struct job job = { .name = name, .flags = flags, .netns_fd = -1, .out = { -1, -1, -1, -1, 0, 0 } };
     if (!wt_tun_name_valid(name))
         return wt_log_error(ERROR_INVALID_NAME, "\"%s\" is not a name Linux takes for an interface: 1 to %d bytes, "
                                                 "without '/', ':', '%%' or white space", name, IFNAMSIZ - 1);
@@ -415,11 +420,11 @@ static DWORD add_altname(const struct wt_tun_handles *h, const char *name, const
     return err;
 }
 
-DWORD wt_tun_create_adapter(const char *name, const char *netns, struct wt_tun_handles *out)
+DWORD wt_tun_create_adapter(const char *name, const char *netns, unsigned flags, struct wt_tun_handles *out)
 {
     char ifname[WT_IFNAMSIZ];
     DWORD err = check_name(name, ifname);
-    if (err || (err = wt_tun_create(ifname, netns, out)))
+    if (err || (err = wt_tun_create(ifname, netns, flags, out)))
         return err;
     /* The interface holds what is configured and nothing else (no automatic IPv6 link-local),
      * and is up, as a Wintun adapter is once created. */
@@ -432,4 +437,24 @@ DWORD wt_tun_create_adapter(const char *name, const char *netns, struct wt_tun_h
     if (netns && !strcmp(netns, "private"))
         wt_nl_set_link(out->nl_fd, 1, 0, 1); /* loopback up in a namespace of our own */
     return ERROR_SUCCESS;
+}
+
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20 /* Linux 6.2 */
+#define TUN_F_USO6 0x40
+#endif
+
+unsigned wt_tun_set_offload(int tun_fd, unsigned want)
+{
+    static const unsigned tries[] = { TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6,
+                                      TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6, TUN_F_CSUM, 0 };
+    for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); ++i) {
+        if ((tries[i] & want) != tries[i])
+            continue;
+        if (ioctl(tun_fd, TUNSETOFFLOAD, (unsigned long)tries[i]) == 0)
+            return tries[i];
+        if (errno != EINVAL)
+            wt_log_errno(errno, "Failed to set TUN offloads 0x%x", tries[i]);
+    }
+    return 0;
 }

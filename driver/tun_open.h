@@ -14,7 +14,11 @@ struct wt_tun_handles
     int netns_fd;  /* the namespace, or -1 for the caller's own */
     int userns_fd; /* the private user namespace owning it, or -1 */
     unsigned ifindex;
+    int vnet_hdr; /* made with IFF_VNET_HDR: a virtio-net header before each packet, both ways */
 };
+
+/* wt_tun_create's flags */
+#define WT_TUN_VNET_HDR 1 /* IFF_VNET_HDR */
 
 /* Creates the interface `name` (at most 15 bytes; never an existing one: IFF_TUN_EXCL) in:
  * NULL or "" the calling thread's network namespace; "private" a new user and network namespace
@@ -23,13 +27,17 @@ struct wt_tun_handles
  * Returns a Win32 code, logged with the reason: ERROR_ACCESS_DENIED (no CAP_NET_ADMIN),
  * ERROR_ALREADY_EXISTS (the name is taken), ERROR_FILE_NOT_FOUND (no /dev/net/tun or no such
  * namespace), ERROR_NOT_SUPPORTED (user namespaces not allowed). */
-DWORD wt_tun_create(const char *name, const char *netns, struct wt_tun_handles *out);
+DWORD wt_tun_create(const char *name, const char *netns, unsigned flags, struct wt_tun_handles *out);
 void wt_tun_close(struct wt_tun_handles *handles);
 /* An adapter's interface, as a Wintun adapter is once created: named after name (wt_tun_ifname;
  * a derived name carries name as its alternative name), up, without automatic IPv6 addresses.
  * ERROR_INVALID_NAME for a name no interface can have ('%', '/', ':', white space, more than 127
  * bytes), ERROR_NOT_SUPPORTED for a long name on a kernel without alternative names. */
-DWORD wt_tun_create_adapter(const char *name, const char *netns, struct wt_tun_handles *out);
+DWORD wt_tun_create_adapter(const char *name, const char *netns, unsigned flags, struct wt_tun_handles *out);
+/* TUNSETOFFLOAD with the most of want (TUN_F_* flags) the kernel takes: all of them, then
+ * without USO (before Linux 6.2), then checksums only, then none. Returns what it set. Needs no
+ * privilege: the owner of a descriptor from wintun-helper sets its own. */
+unsigned wt_tun_set_offload(int tun_fd, unsigned want);
 
 #include <sys/types.h>
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tunnel_link import frame, open_link, read_frame, run_directions  # noqa: E402
+from tunnel_link import frame, greet, open_link, read_frame, run_directions  # noqa: E402
 
 TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
 
@@ -62,6 +62,8 @@ async def run(args: argparse.Namespace) -> None:
         subprocess.run(["ip", "addr", "add", args.addr, "dev", args.name, "nodad"], check=True)
         print(f"adapter: {args.name} {args.addr}", flush=True)
         reader, writer = await open_link(args.listen, args.connect)
+        await greet(reader, writer, super_packets=False)
+        print("ready", flush=True)
         await run_directions(writer, lambda: adapter_to_tcp(fd, writer), lambda: tcp_to_adapter(fd, reader))
         print("done", flush=True)
     finally:

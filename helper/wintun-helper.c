@@ -180,7 +180,7 @@ static void create(int index, const struct wt_helper_request *req, struct wt_hel
         return;
     }
     struct wt_tun_handles h;
-    DWORD err = wt_tun_create_adapter(req->create.name, NULL, &h);
+    DWORD err = wt_tun_create_adapter(req->create.name, NULL, req->create.flags, &h);
     if (err) {
         set_failure(reply, err);
         say("%s: refused adapter \"%s\": %s", c->who, req->create.name, reply->text);

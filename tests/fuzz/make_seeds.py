@@ -5,7 +5,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
-from wintun.packets import echo_request_v4, echo_request_v6  # noqa: E402
+from wintun.packets import checksum, echo_request_v4, echo_request_v6  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -13,6 +13,18 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 def ipv4(size):
     header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, size, 0, 0, 64, 17, 0, bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
     return (header + bytes(size))[:size]
+
+
+def tcp4(seq, payload, flags=0x10, ident=1, partial=False):
+    """An IPv4 TCP segment with valid checksums (partial: the pseudo-header sum in place, as the
+    kernel hands over a super-packet)."""
+    src, dst = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
+    tcp = struct.pack("!HHIIBBHHH", 40000, 5201, seq, 0x01020304, 5 << 4, flags, 512, 0, 0) + payload
+    pseudo = checksum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)))
+    value = (0xFFFF - pseudo) if partial else checksum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
+    tcp = tcp[:16] + struct.pack("!H", value) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), ident, 0x4000, 64, 6, 0, src, dst)
+    return ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:] + tcp
 
 
 def ring(packets, head=0):
@@ -47,6 +59,12 @@ def seeds():
     yield "fuzz_icmp_echo", "v4", echo_request_v4("10.0.0.1", "10.0.0.2", 1)
     yield "fuzz_icmp_echo", "v6", echo_request_v6("fd00::1", "fd00::2", 1)
     yield "fuzz_icmp_echo", "udp", ipv4(40)
+    vnet = struct.pack("=BBHHHH", 1, 1, 40, 1000, 20, 16)
+    yield "fuzz_offload", "split-tcp4", b"\x00" + vnet + tcp4(1000, bytes(range(256)) * 12, 0x19, partial=True)
+    batch = b"".join(struct.pack("<H", len(p)) + p for p in
+                     (tcp4(1 + 1000 * i, bytes([i]) * 1000, ident=1 + i) for i in range(4)))
+    yield "fuzz_offload", "plan-tcp4", b"\x01" + batch
+    yield "fuzz_offload", "plan-fixed", b"\x07" + batch
 
     def helper(kind, adapter=0, payload=b"", version=1):
         return struct.pack("=IHHII", 0x50485457, version, kind, adapter, len(payload)) + payload
