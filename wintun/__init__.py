@@ -39,6 +39,7 @@ from ._wintun import (
     MAX_IP_PACKET_SIZE,
     MAX_RING_CAPACITY,
     MIN_RING_CAPACITY,
+    VNET_HDR_LEN,
     AdapterClosedError,
     AlreadyExistsError,
     InvalidRingDataError,
@@ -48,6 +49,7 @@ from ._wintun import (
     WintunError,
     get_driver_version,
     load_dll,
+    split_super_packet,
 )
 from .emulated import EmulatedOS
 
@@ -58,6 +60,7 @@ __all__ = [
     "set_logger",
     "get_driver_version",
     "load_dll",
+    "split_super_packet",
     "WintunError",
     "RingFullError",
     "AdapterClosedError",
@@ -71,6 +74,7 @@ __all__ = [
     "MIN_RING_CAPACITY",
     "MAX_RING_CAPACITY",
     "MAX_IP_PACKET_SIZE",
+    "VNET_HDR_LEN",
     "__version__",
 ]
 
