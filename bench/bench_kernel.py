@@ -8,19 +8,31 @@ namespace of its own (needs root, /dev/net/tun, iproute2, iperf3):
           read() on a raw TUN fd, and against Python os.read() on one (what python-pytun does)
   write:  packets/s of TunDevice.write() until the driver has written them all, against a C loop
           of write() and Python os.write() (UDP to a closed port of the adapter's own address)
-  tunnel: iperf3 TCP throughput through examples/tunnel.py against examples/tunnel_raw.py (the
-          os.read/os.write tunnel of the same shape), between two namespaces joined by a veth
-Targets (issue 4): read and write >= 85 % of C, >= 1.2x os.read, >= 1.1x os.write; tunnel >= 1.3x.
+  streams (iperf3 TCP, MTU 1280 unless said; Gbit/s, and the CPU seconds the forwarding
+  processes spent per GB carried):
+    tunnel.py:    examples/tunnel.py, its ends agreeing on super-packets, against
+                  examples/tunnel_raw.py (os.read/os.write tunnel of the same shape) between two
+                  namespaces joined by a veth, and against the ceiling: bench/tun_forward.c with
+                  IFF_VNET_HDR passing super-packets between two TUNs
+    transparent:  two kernel adapters in transparent mode joined by a Python read_batch()/
+                  write_batch() forwarder, against bench/tun_forward.c's per-packet read()/write()
+    pmd3 pump:    pymobiledevice3's pump (bench/pmd3_pump.py) with wintun against pytun-pmd3's way
+                  (no IFF_NO_PI, os.read/os.write), to a fake device and back, MTU 1280 and 16000
+Targets (issue 4): read and write >= 85 % of C, >= 1.2x os.read, >= 1.1x os.write. Issue 11:
+tunnel.py >= 3x tunnel_raw.py and >= 50 % of the ceiling; transparent >= 2x C per-packet;
+pmd3 pump >= 1.5x at MTU 1280, >= 1.3x at 16000.
 
-    sudo python3 bench/bench_kernel.py [--repeat N] [--seconds S]
+    sudo python3 bench/bench_kernel.py [--repeat N] [--seconds S] [--only read,write,streams]
 """
 import argparse
 import fcntl
+import json
 import os
 import select
 import socket
 import statistics
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -31,7 +43,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
 import wintun  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "bench"))
 import _wintun_bench  # noqa: E402  (make bench builds it: bench/bench_module.c)
-from netns import Netns, tunnel_iperf3  # noqa: E402
+from netns import Netns, cpu_seconds, tunnel_iperf3, veth  # noqa: E402
 from wintun.packets import checksum, echo_request_v4  # noqa: E402
 
 TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
@@ -160,16 +172,170 @@ def write_benchmark(ns: Netns, size: int, count: int):
     return rates
 
 
-def tunnel_benchmark(seconds: float):
-    return {script: tunnel_iperf3(ROOT, script, seconds)["end"]["sum_received"]["bits_per_second"] / 1e9
-            for script in ("tunnel.py", "tunnel_raw.py")}
+TUN_FORWARD = os.path.join(ROOT, "build", "bench", "tun_forward")
+PUMP = os.path.join(ROOT, "bench", "pmd3_pump.py")
+
+
+def build_forwarder() -> None:
+    source = os.path.join(ROOT, "bench", "tun_forward.c")
+    if not os.path.exists(TUN_FORWARD) or os.path.getmtime(TUN_FORWARD) < os.path.getmtime(source):
+        os.makedirs(os.path.dirname(TUN_FORWARD), exist_ok=True)
+        subprocess.run(["cc", "-O2", "-Wall", "-pthread", "-o", TUN_FORWARD, source], check=True)
+
+
+def ready(*processes) -> None:
+    for process in processes:
+        for line in process.stdout:
+            if line.startswith("ready"):
+                break
+        else:
+            raise RuntimeError(f"{process.args} did not start")
+
+
+def iperf3(client: Netns, server: Netns, address: str, seconds: float, *extra: str) -> dict:
+    listener = server.popen("iperf3", "-s", "-1", "-B", address, stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    out = client.run("iperf3", "-c", address, "-t", str(seconds), "-J", *extra, check=False, timeout=seconds + 60)
+    listener.wait(15)
+    return json.loads(out.stdout)
+
+
+def rate(report: dict, cpu: float):
+    """(Gbit/s, CPU seconds per GB) of an iperf3 report and the CPU the forwarders used meanwhile."""
+    received = report["end"]["sum_received"]
+    return received["bits_per_second"] / 1e9, cpu / max(received["bytes"] / 1e9, 1e-9)
+
+
+def stop(*processes) -> None:
+    for process in processes:
+        process.terminate()
+        process.wait(10)
+
+
+def c_forwarder(mode: str, seconds: float, mtu: int = 1280):
+    with Netns("fa") as a, Netns("fb") as b:
+        forwarder = subprocess.Popen([TUN_FORWARD, mode, a.name, "wtfa", b.name, "wtfb"], stdout=subprocess.PIPE, text=True)
+        try:
+            ready(forwarder)
+            for ns, name, host in ((a, "wtfa", 1), (b, "wtfb", 2)):
+                ns.run("ip", "link", "set", name, "mtu", str(mtu), "up")
+                ns.run("ip", "addr", "add", f"10.97.0.{host}/24", "dev", name)
+            cpu = cpu_seconds(forwarder.pid)
+            report = iperf3(a, b, "10.97.0.2", seconds)
+            return rate(report, cpu_seconds(forwarder.pid) - cpu)
+        finally:
+            stop(forwarder)
+
+
+def wintun_forwarder(seconds: float, mtu: int = 1280, offload: str = "transparent"):
+    """Two kernel adapters joined by a Python read_batch()/write_batch() thread each way."""
+    with Netns("wa") as a, Netns("wb") as b:
+        ta = wintun.TunDevice("wtbfa", netns=a.name, offload=offload)
+        tb = wintun.TunDevice("wtbfb", netns=b.name, offload=offload)
+        done = threading.Event()
+
+        def forward(src, dst):
+            read_batch, wait, write_batch = src.read_batch, src.wait_read_event, dst.write_batch
+            while not done.is_set():
+                batch = read_batch()
+                if batch:
+                    write_batch(batch)
+                else:
+                    wait(0.05)
+
+        try:
+            for tun, host in ((ta, 1), (tb, 2)):
+                tun.mtu = mtu
+                tun.addr = f"10.97.0.{host}/24"
+                tun.up()
+            threads = [threading.Thread(target=forward, args=pair) for pair in ((ta, tb), (tb, ta))]
+            for thread in threads:
+                thread.start()
+            cpu = time.process_time()
+            report = iperf3(a, b, "10.97.0.2", seconds)
+            result = rate(report, time.process_time() - cpu)
+            done.set()
+            for thread in threads:
+                thread.join()
+            return result
+        finally:
+            done.set()
+            ta.close()
+            tb.close()
+
+
+def tunnel(script: str, seconds: float):
+    report = tunnel_iperf3(ROOT, script, seconds)
+    return rate(report, report["tunnel_cpu_seconds"])
+
+
+def pmd3_pump(tun: str, mtu: int, seconds: float):
+    """{"host->device": (Gbit/s, CPU s/GB of the host pump), "device->host": ...}"""
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    with Netns("ph") as host_ns, Netns("pd") as device_ns:
+        veth(host_ns, device_ns, "10.98.0.1/24", "10.98.0.2/24")
+        device = device_ns.popen(sys.executable, PUMP, "--role", "device", "--listen", "10.98.0.2:5600", "--addr",
+                                 "fd00:6d3::1", "--mtu", str(mtu), stdout=subprocess.PIPE, text=True, env=env)
+        host = None
+        try:
+            ready(device)
+            host = host_ns.popen(sys.executable, PUMP, "--role", "host", "--tun", tun, "--connect", "10.98.0.2:5600",
+                                 "--addr", "fd00:6d3::2", "--mtu", str(mtu), stdout=subprocess.PIPE, text=True, env=env)
+            ready(host)
+            time.sleep(0.5)
+            result = {}
+            for direction, extra in (("host->device", ()), ("device->host", ("-R",))):
+                cpu = cpu_seconds(host.pid)
+                report = iperf3(host_ns, device_ns, "fd00:6d3::1", seconds, *extra)
+                result[direction] = rate(report, cpu_seconds(host.pid) - cpu)
+            return result
+        finally:
+            stop(*(p for p in (host, device) if p))
+
+
+def median_rate(runs):
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def stream_benchmarks(repeat: int, seconds: float) -> None:
+    build_forwarder()
+    print("\n| stream (iperf3 TCP) | wintun | Gbit/s | CPU s/GB | against | Gbit/s | CPU s/GB | ratio | target |")
+    print("|---|---|---|---|---|---|---|---|---|")
+
+    def row(what, ours_name, ours, theirs_name, theirs, target):
+        print(f"| {what} | {ours_name} | {ours[0]:.2f} | {ours[1]:.2f} | {theirs_name} | {theirs[0]:.2f} | "
+              f"{theirs[1]:.2f} | {ours[0] / theirs[0]:.2f} | {target} |", flush=True)
+
+    runs = {key: [] for key in ("tunnel.py", "tunnel_raw.py", "vnet", "plain", "transparent")}
+    for _ in range(repeat):
+        runs["tunnel.py"].append(tunnel("tunnel.py", seconds))
+        runs["tunnel_raw.py"].append(tunnel("tunnel_raw.py", seconds))
+        runs["vnet"].append(c_forwarder("vnet", seconds))
+        runs["plain"].append(c_forwarder("plain", seconds))
+        runs["transparent"].append(wintun_forwarder(seconds))
+    m = {key: median_rate(value) for key, value in runs.items()}
+    row("TCP through a tunnel, MTU 1280", "tunnel.py (super-packets)", m["tunnel.py"], "tunnel_raw.py", m["tunnel_raw.py"], "≥ 3")
+    row("the same, against the ceiling", "tunnel.py (super-packets)", m["tunnel.py"], "C forwarder, IFF_VNET_HDR",
+        m["vnet"], "≥ 0.5")
+    row("two adapters joined in Python, MTU 1280", "transparent, read_batch/write_batch", m["transparent"],
+        "C forwarder, read()/write()", m["plain"], "≥ 2")
+    for mtu, target in ((1280, "≥ 1.5"), (16000, "≥ 1.3")):
+        ours, theirs = [], []
+        for _ in range(repeat):
+            ours.append(pmd3_pump("wintun", mtu, seconds))
+            theirs.append(pmd3_pump("pytun", mtu, seconds))
+        for direction in ("host->device", "device->host"):
+            row(f"pmd3 pump, MTU {mtu}, {direction}", "wintun", median_rate([r[direction] for r in ours]),
+                "pytun-pmd3's way", median_rate([r[direction] for r in theirs]), target)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0, help="iperf3 run length")
+    parser.add_argument("--only", default="read,write,streams", help="a comma-separated subset of read,write,streams")
     args = parser.parse_args()
+    only = set(args.only.split(","))
     if os.geteuid() != 0:
         sys.exit("bench_kernel.py needs root (it makes network namespaces)")
     wintun.set_logger(lambda *a: None)
@@ -177,6 +343,8 @@ def main():
     print("| benchmark | packet | C loop | Python os.read/os.write | TunDevice | TunDevice / C | TunDevice / os |")
     print("|---|---|---|---|---|---|---|")
     for kind, bench in (("read", read_benchmark), ("write", write_benchmark)):
+        if kind not in only:
+            continue
         for size, count in ((64, 200_000), (1400, 40_000)):
             runs = []
             for _ in range(args.repeat):
@@ -185,11 +353,8 @@ def main():
             c, py, ours = (statistics.median(r[k] for r in runs) / 1e3 for k in ("c", "os", "wintun"))
             print(f"| {kind} (kpps) | {size} B | {c:.0f} | {py:.0f} | {ours:.0f} | {ours / c:.2f} | {ours / py:.2f} |",
                   flush=True)
-    runs = [tunnel_benchmark(args.seconds) for _ in range(args.repeat)]
-    ours = statistics.median(r["tunnel.py"] for r in runs)
-    raw = statistics.median(r["tunnel_raw.py"] for r in runs)
-    print(f"| tunnel, iperf3 TCP (Gbit/s) | MTU 1280 | | {raw:.3f} (tunnel_raw.py) | {ours:.3f} (tunnel.py) | | {ours / raw:.2f} |")
-
+    if "streams" in only:
+        stream_benchmarks(args.repeat, args.seconds)
 
 if __name__ == "__main__":
     main()

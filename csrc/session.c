@@ -422,7 +422,10 @@ static void publish_tail(struct wt_session *session, TUN_RING *ring)
     }
     if (ring->Tail != session->receive.tail_release) {
         tun_store_seq(&ring->Tail, session->receive.tail_release);
-        if (tun_load_seq(&ring->Alertable))
+        /* The driver's receive thread is the ring's only consumer and sets Alertable again each
+         * time it goes to sleep: one signal wakes it, and taking Alertable back spares the system
+         * call for every packet published while it wakes (docs/protocol.md §1.7). */
+        if (tun_load_seq(&ring->Alertable) && tun_exchange(&ring->Alertable, 0))
             SetEvent(session->descriptor.Receive.TailMoved);
     }
 }

@@ -22,8 +22,13 @@
 #define WT_RECEIVE_BATCH 256
 /* The virtio-net header before each packet of super-packet mode (offload.h). */
 #define WT_VNET_HDR_LEN 10
-/* How long the receive thread spins on an empty ring before it sleeps (Wintun: 0.1 ms). */
+/* How long the receive thread spins on an empty ring before it sleeps: at most Wintun's 0.1 ms,
+ * adapted to the traffic (receive_ring.c): while packets keep coming within WORTH of each other
+ * the budget doubles back up to the most; a wait that gave up, or whose packet came later than
+ * that, halves it, and below the least it is 0 (sleep at once). */
 #define WT_RECEIVE_SPIN_NS 100000
+#define WT_RECEIVE_SPIN_MIN_NS 2000
+#define WT_RECEIVE_SPIN_WORTH_NS 20000
 
 typedef struct wt_packet
 {
@@ -85,6 +90,7 @@ struct wt_receive_side
     wt_thread thread;
     int thread_running;
     uint32_t final_head; /* where the receive thread stopped (valid once it has ended) */
+    uint32_t spin_ns;    /* the receive thread's spin budget now (its own) */
     uint64_t discard_logged_ns; /* the last WARN line about discards (one a second at most) */
     uint32_t discards_unlogged;
 };

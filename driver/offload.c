@@ -232,7 +232,7 @@ struct info
     uint8_t version, protocol;
     uint8_t ports;     /* the transport header is there: ports are part of the flow */
     uint8_t fragment;  /* of every flow between its addresses */
-    uint8_t mergeable; /* a candidate for a merged write */
+    uint8_t mergeable; /* a candidate for a merged write (its checksum is checked when it joins one) */
 };
 
 static int checksum_valid(const uint8_t *p, uint32_t size, const struct info *in)
@@ -286,7 +286,7 @@ static void classify(const wt_packet *packet, unsigned flags, struct info *in)
         return;
     }
     in->payload = size - in->headers;
-    in->mergeable = checksum_valid(p, size, in);
+    in->mergeable = 1;
 }
 
 /* Whether a and b belong to one flow: version, addresses, protocol and, where both have them,
@@ -320,6 +320,19 @@ static int can_append(const wt_gro_write *w, const uint8_t *first, const uint8_t
      * flags as checked by classify (ACK, and PSH that closes the write) */
     return get32(b + 4) == w->next_seq && !memcmp(a + 8, b + 8, 5) && !memcmp(a + 14, b + 14, 2) &&
            !memcmp(a + 18, b + 18, in->headers - w->l4 - 18);
+}
+
+/* Checksums are checked only where a merge needs them (the kernel checks a packet written as it
+ * is): a write's first packet when a second one would join it. */
+static int first_valid(wt_gro_write *w, const wt_packet *first)
+{
+    if (!w->verified) {
+        const struct info fi = { .l4 = w->l4, .version = w->version, .protocol = w->protocol };
+        if (!checksum_valid(first->data, first->size, &fi))
+            return 0;
+        w->verified = 1;
+    }
+    return 1;
 }
 
 static void start_write(wt_gro *gro, uint32_t i, const wt_packet *packet, const struct info *in)
@@ -409,11 +422,12 @@ uint32_t wt_gro_plan(wt_gro *gro, const wt_packet *packets, uint32_t n, unsigned
                 ++k;
                 continue;
             }
-            if (in.mergeable && can_append(w, first, p, &in)) {
+            if (in.mergeable && can_append(w, first, p, &in) && first_valid(w, &packets[w->first]) &&
+                checksum_valid(p, packets[i].size, &in)) {
                 append(gro, w, i, p, &in);
                 joined = 1;
             } else {
-                w->open = 0;
+                w->open = 0; /* a packet with a bad checksum may start a write: nothing will join it */
             }
             if (w->open) {
                 ++k;

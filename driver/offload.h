@@ -105,6 +105,7 @@ typedef struct wt_gro_write
     uint16_t segment;  /* the payload of each packet but the last */
     uint8_t l4, version, protocol;
     uint8_t open;      /* more packets may join */
+    uint8_t verified;  /* the first packet's checksum holds */
     wt_vnet_hdr vnet;  /* count > 1: NEEDS_CSUM and the GSO type; else all zero */
     uint8_t header[WT_GRO_MAX_HEADERS]; /* count > 1: the merged packet's headers */
 } wt_gro_write;

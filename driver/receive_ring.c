@@ -3,8 +3,9 @@
  * The driver as consumer of the Receive ring: packets the client injects, handed to the OS
  * (Wintun's TunProcessReceiveData, docs/protocol.md §1.6). One thread per session.
  *
- * - Empty ring: spin up to 0.1 ms, then the Alertable handshake with full fences (store
- *   Alertable = 1, re-read Tail, sleep on TailMoved), the lost-wake-up fix of docs/protocol.md §5.1.
+ * - Empty ring: spin while packets keep coming (a budget of up to 0.1 ms that adapts to them,
+ *   driver.h), then the Alertable handshake with full fences (store Alertable = 1, re-read Tail,
+ *   sleep on TailMoved), the lost-wake-up fix of docs/protocol.md §5.1.
  * - Framing is untrusted: Tail >= capacity, less than 4 bytes of content, Size > 0xFFFF or a
  *   packet longer than the content declare the ring bad: Head = 0xFFFFFFFF, thread ends.
  * - A packet that is not IPv4/IPv6 (version nibble and minimum length) is discarded and counted
@@ -17,14 +18,31 @@
 #include "driver.h"
 #include "../csrc/logger.h"
 
+/* The next spin budget, from how the last wait went: packets within WORTH of each other are
+ * worth spinning for (a wake-up costs more), anything slower is not. */
+static void adapt_spin(struct wt_receive_side *receive, int slept, uint64_t gap)
+{
+    const uint32_t budget = receive->spin_ns;
+    if (!slept && gap <= WT_RECEIVE_SPIN_WORTH_NS) /* packets keep coming */
+        receive->spin_ns = budget < WT_RECEIVE_SPIN_MIN_NS   ? WT_RECEIVE_SPIN_MIN_NS
+                           : budget > WT_RECEIVE_SPIN_NS / 2 ? WT_RECEIVE_SPIN_NS
+                                                             : budget * 2;
+    else
+        receive->spin_ns = budget / 2 < WT_RECEIVE_SPIN_MIN_NS ? 0 : budget / 2;
+}
+
 /* Waits until Tail moves away from head, or teardown. Returns the new Tail, or head on stop. */
 static uint32_t wait_for_tail(wt_driver *driver, TUN_RING *ring, uint32_t head)
 {
-    uint64_t spin_until = wt_monotonic_ns() + WT_RECEIVE_SPIN_NS;
+    const uint64_t start = wt_monotonic_ns();
+    uint64_t spin_until = start + driver->receive.spin_ns;
+    int slept = 0;
     for (;;) {
         uint32_t tail = tun_load_acquire(&ring->Tail);
-        if (tail != head)
+        if (tail != head) {
+            adapt_spin(&driver->receive, slept, wt_monotonic_ns() - start);
             return tail;
+        }
         if (wt_atomic_load(&driver->disconnecting, WT_ACQUIRE))
             return head;
         if (wt_monotonic_ns() < spin_until) {
@@ -41,7 +59,8 @@ static uint32_t wait_for_tail(wt_driver *driver, TUN_RING *ring, uint32_t head)
         HANDLE events[2] = { driver->receive.stop, driver->receive.tail_moved };
         WaitForMultipleObjects(2, events, FALSE, INFINITE);
         tun_store_seq(&ring->Alertable, 0);
-        spin_until = wt_monotonic_ns() + WT_RECEIVE_SPIN_NS;
+        slept = 1;
+        spin_until = 0; /* woken: the ring has something, or it is teardown */
     }
 }
 

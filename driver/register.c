@@ -82,6 +82,7 @@ DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings)
     wt_atomic_store(&driver->disconnecting, 0, WT_RELEASE);
     ResetEvent(driver->receive.stop);
     driver->receive.final_head = TUN_RING_CLOSED;
+    driver->receive.spin_ns = WT_RECEIVE_SPIN_NS;
     if ((err = wt_thread_start(&driver->receive.thread, wt_receive_thread, driver))) {
         wt_log_error(err, "Failed to start the receive thread");
         goto out;

@@ -330,6 +330,25 @@ static void test_coalesce_refusals(void)
     }
 }
 
+/* A bad checksum on the first packet of a write: nothing joins it, the next ones merge. */
+static void test_coalesce_checks_the_first_packet(void)
+{
+    const struct ref_flow f = { 6, 6, 40000, 5201, 1 };
+    wt_packet packets[4];
+    uint32_t seq = 1, n;
+    uint16_t id = 1;
+    n = stream(packets, 0, &f, 4, 1000, &seq, &id, 0x10);
+    store[0][packets[0].size - 1] ^= 0x55;
+    wt_gro gro;
+    wt_gro_plan(&gro, packets, n, WT_GRO_TCP);
+    CHECK(gro.count == 2 && gro.writes[0].count == 1 && gro.writes[1].first == 1 && gro.writes[1].count == 3);
+    CHECK(ref_check_plan(&gro, packets, n, buf, seg) == 0);
+    /* and a packet left alone is never summed: the kernel checks it */
+    store[0][packets[0].size - 1] ^= 0x55;
+    wt_gro_plan(&gro, packets, 1, WT_GRO_TCP);
+    CHECK(gro.count == 1 && !gro.writes[0].verified);
+}
+
 static void test_coalesce_keeps_flow_order(void)
 {
     const struct ref_flow a = { 4, 6, 40000, 5201, 1 }, b = { 4, 6, 40001, 5201, 1 };
@@ -481,6 +500,7 @@ int main(void)
     RUN(test_checksum_completion);
     RUN(test_coalesce_one_flow);
     RUN(test_coalesce_refusals);
+    RUN(test_coalesce_checks_the_first_packet);
     RUN(test_coalesce_keeps_flow_order);
     RUN(test_coalesce_udp);
     RUN(test_coalesce_limits);

@@ -43,9 +43,17 @@ def veth(a: Netns, b: Netns, addr_a: str, addr_b: str) -> None:
     b.run("ip", "link", "set", end_b, "up")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) process pid has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def tunnel_iperf3(root: str, script: str, seconds: float) -> dict:
     """Runs examples/<script> between two new namespaces joined by a veth, carries an iperf3 TCP
-    stream through it (fd00:77::1 -> fd00:77::2) and returns iperf3's JSON report."""
+    stream through it (fd00:77::1 -> fd00:77::2) and returns iperf3's JSON report, with the CPU
+    seconds both ends of the tunnel used meanwhile as "tunnel_cpu_seconds"."""
     import json
     import sys
     import time
@@ -69,10 +77,13 @@ def tunnel_iperf3(root: str, script: str, seconds: float) -> dict:
                     raise RuntimeError(f"{script} did not start")
             server = b.popen("iperf3", "-s", "-1", "-B", "fd00:77::2", stdout=subprocess.DEVNULL)
             time.sleep(0.5)
+            cpu = sum(cpu_seconds(end.pid) for end in ends)
             client = a.run("iperf3", "-c", "fd00:77::2", "-t", str(seconds), "-J", check=False,
                            timeout=seconds + 60)
             server.wait(10)
-            return json.loads(client.stdout)
+            report = json.loads(client.stdout)
+            report["tunnel_cpu_seconds"] = sum(cpu_seconds(end.pid) for end in ends) - cpu
+            return report
         finally:
             for end in ends:
                 end.terminate()
