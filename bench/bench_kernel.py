@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
 import wintun  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "bench"))
 import _wintun_bench  # noqa: E402  (make bench builds it: bench/bench_module.c)
-from netns import Netns, cpu_seconds, tunnel_iperf3, veth  # noqa: E402
+from netns import Netns, cpu_seconds, tunnel_iperf3, veth, wait_ready as ready  # noqa: E402
 from wintun.packets import checksum, echo_request_v4  # noqa: E402
 
 TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
@@ -181,15 +181,6 @@ def build_forwarder() -> None:
     if not os.path.exists(TUN_FORWARD) or os.path.getmtime(TUN_FORWARD) < os.path.getmtime(source):
         os.makedirs(os.path.dirname(TUN_FORWARD), exist_ok=True)
         subprocess.run(["cc", "-O2", "-Wall", "-pthread", "-o", TUN_FORWARD, source], check=True)
-
-
-def ready(*processes) -> None:
-    for process in processes:
-        for line in process.stdout:
-            if line.startswith("ready"):
-                break
-        else:
-            raise RuntimeError(f"{process.args} did not start")
 
 
 def iperf3(client: Netns, server: Netns, address: str, seconds: float, *extra: str) -> dict:

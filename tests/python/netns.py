@@ -43,6 +43,19 @@ def veth(a: Netns, b: Netns, addr_a: str, addr_b: str) -> None:
     b.run("ip", "link", "set", end_b, "up")
 
 
+def wait_ready(*processes: subprocess.Popen) -> list:
+    """Reads each process's output (text) up to its line starting with "ready"; returns those lines."""
+    lines = []
+    for process in processes:
+        for line in process.stdout:
+            if line.startswith("ready"):
+                lines.append(line.strip())
+                break
+        else:
+            raise RuntimeError(f"{process.args} did not start")
+    return lines
+
+
 def cpu_seconds(pid: int) -> float:
     """The CPU time (user and system) process pid has used so far."""
     with open(f"/proc/{pid}/stat") as f:
@@ -69,12 +82,7 @@ def tunnel_iperf3(root: str, script: str, seconds: float) -> dict:
                     stdout=subprocess.PIPE, text=True, env=env),
         ]
         try:
-            for end in ends:
-                for line in end.stdout:
-                    if line.startswith("ready"):
-                        break
-                else:
-                    raise RuntimeError(f"{script} did not start")
+            wait_ready(*ends)
             server = b.popen("iperf3", "-s", "-1", "-B", "fd00:77::2", stdout=subprocess.DEVNULL)
             time.sleep(0.5)
             cpu = sum(cpu_seconds(end.pid) for end in ends)

@@ -22,7 +22,7 @@ import time
 import pytest
 
 import wintun
-from netns import Netns, run, veth
+from netns import Netns, run, veth, wait_ready
 from wintun.packets import checksum
 
 pytestmark = pytest.mark.skipif(
@@ -357,15 +357,7 @@ def tunnel_ends(a: Netns, b: Netns, *extra: str):
                     stdout=subprocess.PIPE, text=True, env=env),
             a.popen(sys.executable, path, "--connect", "10.99.0.2:5555", "--addr", "fd00:77::1/64", *extra,
                     stdout=subprocess.PIPE, text=True, env=env)]
-    modes = []
-    for end in ends:
-        for line in end.stdout:
-            if line.startswith("ready"):
-                modes.append(line.split(":", 1)[1].strip())
-                break
-        else:
-            raise RuntimeError("tunnel.py did not start")
-    return ends, modes
+    return ends, [line.split(":", 1)[1].strip() for line in wait_ready(*ends)]
 
 
 @pytest.mark.parametrize("extra,mode", [((), "super-packets"), (("--no-super-packets",), "one packet per frame")])
