@@ -17,7 +17,8 @@ namespace of its own (needs root, /dev/net/tun, iproute2, iperf3):
     transparent:  two kernel adapters in transparent mode joined by a Python read_batch()/
                   write_batch() forwarder, against bench/tun_forward.c's per-packet read()/write()
     pmd3 pump:    pymobiledevice3's pump (bench/pmd3_pump.py) with wintun against pytun-pmd3's way
-                  (no IFF_NO_PI, os.read/os.write), to a fake device and back, MTU 1280 and 16000
+                  (no IFF_NO_PI, os.read/os.write), to a fake device in C (bench/tun_forward.c,
+                  so that the pump is what is measured) and back, MTU 1280 and 16000
 Targets (issue 4): read and write >= 85 % of C, >= 1.2x os.read, >= 1.1x os.write. Issue 11:
 tunnel.py >= 3x tunnel_raw.py and >= 50 % of the ceiling; transparent >= 2x C per-packet;
 pmd3 pump >= 1.5x at MTU 1280, >= 1.3x at 16000.
@@ -265,11 +266,13 @@ def pmd3_pump(tun: str, mtu: int, seconds: float):
     env = dict(os.environ, PYTHONPATH=ROOT)
     with Netns("ph") as host_ns, Netns("pd") as device_ns:
         veth(host_ns, device_ns, "10.98.0.1/24", "10.98.0.2/24")
-        device = device_ns.popen(sys.executable, PUMP, "--role", "device", "--listen", "10.98.0.2:5600", "--addr",
-                                 "fd00:6d3::1", "--mtu", str(mtu), stdout=subprocess.PIPE, text=True, env=env)
+        device = subprocess.Popen([TUN_FORWARD, "device", device_ns.name, "pmd3dev", "10.98.0.2", "5600"],
+                                  stdout=subprocess.PIPE, text=True)
         host = None
         try:
             ready(device)
+            device_ns.run("ip", "link", "set", "pmd3dev", "mtu", str(mtu), "up")
+            device_ns.run("ip", "addr", "add", "fd00:6d3::1/64", "dev", "pmd3dev", "nodad")
             host = host_ns.popen(sys.executable, PUMP, "--role", "host", "--tun", tun, "--connect", "10.98.0.2:5600",
                                  "--addr", "fd00:6d3::2", "--mtu", str(mtu), stdout=subprocess.PIPE, text=True, env=env)
             ready(host)

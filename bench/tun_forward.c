@@ -8,7 +8,12 @@
  *          the kernel's super-packets pass through whole with their virtio-net header, the
  *          ceiling of any forwarder on this machine
  *
+ *   device IFF_TUN | IFF_NO_PI and a TCP connection instead of the second TUN: the fake device of
+ *          the pmd3 pump benchmark (pymobiledevice3's framing: each IPv6 packet as it is, found
+ *          by its own header), so that the host's pump, not the device, is what is measured
+ *
  *   tun_forward plain|vnet NETNS_A NAME_A NETNS_B NAME_B
+ *   tun_forward device NETNS NAME LISTEN_ADDRESS PORT
  *
  * Prints "ready" once both interfaces exist (the caller configures them), then forwards until
  * a signal ends it. Built by bench_kernel.py (or make bench) with cc -O2 -pthread.
@@ -24,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #ifndef TUN_F_USO4
@@ -89,10 +97,84 @@ static void *forward(void *arg)
     return NULL;
 }
 
+/* TUN -> TCP: every packet with one send(). */
+static void *device_up(void *arg)
+{
+    const struct direction *d = arg;
+    static _Thread_local unsigned char buf[65536];
+    struct pollfd pfd = { .fd = d->from, .events = POLLIN };
+    for (;;) {
+        if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+            die("poll");
+        for (;;) {
+            ssize_t n = read(d->from, buf, sizeof(buf));
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                    break;
+                die("read");
+            }
+            if (send(d->to, buf, (size_t)n, MSG_NOSIGNAL) != n)
+                exit(0); /* the host went away */
+        }
+    }
+    return NULL;
+}
+
+/* TCP -> TUN: the stream cut at each IPv6 header's payload length. */
+static void *device_down(void *arg)
+{
+    const struct direction *d = arg;
+    static _Thread_local unsigned char buf[1 << 20];
+    size_t have = 0;
+    for (;;) {
+        ssize_t n = recv(d->from, buf + have, sizeof(buf) - have, 0);
+        if (n <= 0)
+            exit(0);
+        have += (size_t)n;
+        size_t at = 0;
+        while (have - at >= 40) {
+            size_t size = 40 + ((size_t)buf[at + 4] << 8 | buf[at + 5]);
+            if (have - at < size)
+                break;
+            if (write(d->to, buf + at, size) < 0 && errno != EAGAIN && errno != EINVAL && errno != EIO)
+                die("write");
+            at += size;
+        }
+        memmove(buf, buf + at, have - at);
+        have -= at;
+    }
+    return NULL;
+}
+
+static int device(char **argv)
+{
+    int tun = open_tun(argv[2], argv[3]);
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[5])) };
+    if (listener < 0 || inet_pton(AF_INET, argv[4], &addr.sin_addr) != 1 ||
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(listener, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(listener, 1) < 0)
+        die("listen");
+    printf("ready\n");
+    fflush(stdout);
+    int sock = accept(listener, NULL, NULL);
+    if (sock < 0)
+        die("accept");
+    struct direction up = { tun, sock }, down = { sock, tun };
+    pthread_t t1, t2;
+    if (pthread_create(&t1, NULL, device_up, &up) || pthread_create(&t2, NULL, device_down, &down))
+        die("pthread_create");
+    pthread_join(t2, NULL);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 6 && !strcmp(argv[1], "device"))
+        return device(argv);
     if (argc != 6 || (strcmp(argv[1], "plain") && strcmp(argv[1], "vnet"))) {
-        fprintf(stderr, "usage: %s plain|vnet NETNS_A NAME_A NETNS_B NAME_B\n", argv[0]);
+        fprintf(stderr, "usage: %s plain|vnet NETNS_A NAME_A NETNS_B NAME_B\n"
+                        "       %s device NETNS NAME LISTEN_ADDRESS PORT\n", argv[0], argv[0]);
         return 2;
     }
     vnet = !strcmp(argv[1], "vnet");

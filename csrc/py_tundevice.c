@@ -17,12 +17,14 @@
 #include "platform.h"
 #include "ring.h"
 
+#include <limits.h>
 #include <math.h>
 #include <pythread.h>
 #include <structmember.h>
 #include <string.h>
 #ifndef _WIN32
 #include <sys/socket.h>
+#include <unistd.h>
 #endif
 
 
@@ -73,6 +75,75 @@ int adapter_of(TunDevice *self)
     }
     return 1;
 }
+
+#ifndef _WIN32
+/* _wait_fd(): a descriptor asyncio can watch for the running session's read event: a dup() of
+ * it, so that it stays valid (and readable) after the session ends and closes its own. The
+ * session keeps one for its waits one after the other (a dup() and a close() less per wait); a
+ * wait while another holds it gets one of its own, since a loop watches a descriptor for one
+ * callback only. Each wait gives it back with _wait_done(fd). */
+static PyObject *TunDevice_wait_fd(TunDevice *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!session_of(self))
+        return NULL;
+    if (self->wait_current >= 0 && self->wait_dups[self->wait_current].users) {
+        int fd = dup(WintunGetEventFd(self->read_event));
+        return fd < 0 ? PyErr_SetFromErrno(PyExc_OSError) : PyLong_FromLong(fd);
+    }
+    if (self->wait_current < 0) {
+        const int n = (int)(sizeof(self->wait_dups) / sizeof(self->wait_dups[0]));
+        for (int i = 0; i < n && self->wait_current < 0; ++i)
+            if (self->wait_dups[i].fd < 0)
+                self->wait_current = i;
+        int fd = dup(WintunGetEventFd(self->read_event));
+        if (fd < 0)
+            return PyErr_SetFromErrno(PyExc_OSError);
+        if (self->wait_current < 0) /* every slot held by waits of ended sessions: one of its own */
+            return PyLong_FromLong(fd);
+        self->wait_dups[self->wait_current] = (struct wait_dup){ .fd = fd };
+    }
+    struct wait_dup *d = &self->wait_dups[self->wait_current];
+    d->users++;
+    return PyLong_FromLong(d->fd);
+}
+
+static void close_wait_dup(struct wait_dup *d)
+{
+    close(d->fd);
+    *d = (struct wait_dup){ .fd = -1 };
+}
+
+static PyObject *TunDevice_wait_done(TunDevice *self, PyObject *arg)
+{
+    long fd = PyLong_AsLong(arg);
+    if (fd == -1 && PyErr_Occurred())
+        return NULL;
+    if (fd < 0 || fd > INT_MAX)
+        return PyErr_Format(PyExc_ValueError, "not a descriptor of _wait_fd(): %ld", fd);
+    for (size_t i = 0; i < sizeof(self->wait_dups) / sizeof(self->wait_dups[0]); ++i) {
+        struct wait_dup *d = &self->wait_dups[i];
+        if (d->fd == fd && d->users) {
+            if (!--d->users && d->retired)
+                close_wait_dup(d);
+            Py_RETURN_NONE;
+        }
+    }
+    close(fd); /* one of its own */
+    Py_RETURN_NONE;
+}
+
+/* The session ended: its descriptor goes once its last wait has given it back. */
+static void retire_wait_dup(TunDevice *self)
+{
+    if (self->wait_current < 0)
+        return;
+    struct wait_dup *d = &self->wait_dups[self->wait_current];
+    self->wait_current = -1;
+    d->retired = 1;
+    if (!d->users)
+        close_wait_dup(d);
+}
+#endif
 
 /* ---- construction ---- */
 
@@ -419,6 +490,9 @@ static PyObject *TunDevice_new(PyTypeObject *type, PyObject *args, PyObject *kwd
         return NULL;
     self->state = st;
     self->write_timeout = 0.05;
+    self->wait_current = -1;
+    for (size_t i = 0; i < sizeof(self->wait_dups) / sizeof(self->wait_dups[0]); ++i)
+        self->wait_dups[i].fd = -1;
     self->op_lock = PyThread_allocate_lock();
     if (!self->op_lock) {
         Py_DECREF(self);
@@ -463,6 +537,8 @@ static PyObject *TunDevice_up(TunDevice *self, PyObject *Py_UNUSED(ignored))
         goto out;
     }
     ResetEvent(self->cancel);
+    WINTUN_OFFLOAD_MODE mode; /* the session's: the mode cannot change while it runs */
+    self->super_packets = WintunGetAdapterOffload(adapter, &mode, NULL) && mode == WINTUN_OFFLOAD_SUPER_PACKETS;
     self->read_event = WintunGetReadWaitEvent(session);
     self->session = session;
     result = Py_NewRef(Py_None);
@@ -490,6 +566,9 @@ static void end_session(TunDevice *self)
         return;
     self->session = NULL; /* with the GIL held: no new waiter or reader can start */
     self->read_event = NULL;
+#ifndef _WIN32
+    retire_wait_dup(self);
+#endif
     release_waiters(self);
     Py_BEGIN_ALLOW_THREADS
     WintunEndSession(session);
@@ -587,6 +666,11 @@ static void TunDevice_dealloc(TunDevice *self)
     }
     if (self->cancel)
         CloseHandle(self->cancel);
+#ifndef _WIN32
+    for (size_t i = 0; i < sizeof(self->wait_dups) / sizeof(self->wait_dups[0]); ++i)
+        if (self->wait_dups[i].fd >= 0) /* no wait is left: it would hold a reference */
+            close_wait_dup(&self->wait_dups[i]);
+#endif
     Py_CLEAR(self->name);
     Py_CLEAR(self->tunnel_type);
     Py_CLEAR(self->netns);
@@ -837,6 +921,7 @@ static PyObject *TunDevice_fileno(TunDevice *self, PyObject *Py_UNUSED(ignored))
 #endif
 }
 
+
 /* ---- writing ---- */
 
 /* The IP packet inside data: pymobiledevice3 prepends the Linux TUN packet-information header
@@ -844,12 +929,14 @@ static PyObject *TunDevice_fileno(TunDevice *self, PyObject *Py_UNUSED(ignored))
  * version nibble, so it is stripped. Bytes that are no IPv4/IPv6 packet are written all the same:
  * the driver discards and counts them (stats.write_discards, a rate-limited WARN line), as
  * Wintun's does, so that one malformed frame from a peer never kills a tunnel pump. Only a
- * packet larger than any TUN carries is the caller's mistake: ValueError. */
-static int packet_of(Py_buffer *view, const char **data, Py_ssize_t *size)
+ * packet larger than any TUN carries is the caller's mistake: ValueError. In super-packet mode
+ * a packet starts with its virtio-net header, which is never stripped. */
+static int packet_of(TunDevice *self, Py_buffer *view, const char **data, Py_ssize_t *size)
 {
     const unsigned char *p = view->buf;
     Py_ssize_t n = view->len;
-    if (n >= 4 && p[0] == 0 && p[1] == 0 && ((p[2] == 0x86 && p[3] == 0xDD) || (p[2] == 0x08 && p[3] == 0x00)))
+    if (!self->super_packets && n >= 4 && p[0] == 0 && p[1] == 0 &&
+        ((p[2] == 0x86 && p[3] == 0xDD) || (p[2] == 0x08 && p[3] == 0x00)))
         p += 4, n -= 4;
     if (n > TUN_MAX_IP_PACKET_SIZE) {
         PyErr_Format(PyExc_ValueError, "packet of %zd bytes is larger than %u", n, TUN_MAX_IP_PACKET_SIZE);
@@ -919,7 +1006,7 @@ static PyObject *TunDevice_write(TunDevice *self, PyObject *arg)
     const char *data;
     Py_ssize_t size;
     WINTUN_SESSION_HANDLE session = session_of(self);
-    if (session && packet_of(&view, &data, &size) == 0) {
+    if (session && packet_of(self, &view, &data, &size) == 0) {
         const BYTE *packet = (const BYTE *)data;
         DWORD packet_size = (DWORD)size;
         if (send_or_drop(self, session, &packet, &packet_size, 1, "cannot write the packet") >= 0)
@@ -969,7 +1056,7 @@ static PyObject *TunDevice_write_batch(TunDevice *self, PyObject *arg)
         }
         if (wt_get_buffer(item, &views[held], 0, "every packet") < 0)
             goto out;
-        if (packet_of(&views[held], &data, &size) < 0) {
+        if (packet_of(self, &views[held], &data, &size) < 0) {
             ++held;
             PyErr_Format(PyExc_ValueError, "packet %zd is larger than %u bytes", held - 1, TUN_MAX_IP_PACKET_SIZE);
             goto out;
@@ -1022,6 +1109,10 @@ static PyMethodDef TunDevice_methods[] = {
     { "wait_read_event", (PyCFunction)(void (*)(void))TunDevice_wait_read_event, METH_VARARGS | METH_KEYWORDS,
       "wait_read_event(timeout=None)\n--\n\nWait (GIL released) until a packet may be read: True; False on timeout or\n"
       "when down()/close() ends the session meanwhile." },
+#ifndef _WIN32
+    { "_wait_fd", (PyCFunction)TunDevice_wait_fd, METH_NOARGS, NULL },
+    { "_wait_done", (PyCFunction)TunDevice_wait_done, METH_O, NULL },
+#endif
     { "fileno", (PyCFunction)TunDevice_fileno, METH_NOARGS,
       "fileno()\n--\n\nA file descriptor readable while a packet may be waiting (Linux), for selectors and asyncio.\n"
       "Valid until down(); read() until None before waiting on it." },

@@ -25,7 +25,17 @@ typedef struct
     unsigned long op_owner;      /* the thread holding op_lock, 0 if none */
     double write_timeout;        /* seconds a write waits for room in a full ring */
     int raise_on_full;           /* on_full="raise": RingFullError instead of a counted drop */
+    int super_packets;           /* the session's packets have a virtio-net header first */
     uint64_t write_drops;        /* packets write()/write_batch() dropped on a full ring */
+    /* Linux: dup()s of the read event's fd for asyncio's waits (_wait_fd), one per session, each
+     * closed once its session has ended and no wait uses it any more (GIL held throughout). */
+    struct wait_dup
+    {
+        int fd;         /* -1: a free slot */
+        unsigned users; /* waits that have it and have not called _wait_done */
+        int retired;    /* its session has ended */
+    } wait_dups[4];
+    int wait_current; /* the running session's slot, or -1 */
     PyObject *name;
     PyObject *tunnel_type;
     PyObject *netns;

@@ -30,6 +30,11 @@ from tunnel_link import PLAIN, SUPER, frame, greet, open_link, read_frame, run_d
 
 
 async def adapter_to_tcp(tun: wintun.TunDevice, writer: asyncio.StreamWriter, header: struct.Struct) -> None:
+    if header is SUPER:  # between two wintun ends: a batch of frames, then one drain
+        while True:
+            batch = await tun.async_read_batch()
+            writer.writelines([part for packet in batch for part in (header.pack(len(packet)), packet)])
+            await writer.drain()
     while True:
         for packet in await tun.async_read_batch():  # add_reader on the read event: no thread
             writer.write(frame(packet, header))  # one frame per packet, drained one at a time
@@ -37,6 +42,22 @@ async def adapter_to_tcp(tun: wintun.TunDevice, writer: asyncio.StreamWriter, he
 
 
 async def tcp_to_adapter(tun: wintun.TunDevice, reader: asyncio.StreamReader, header: struct.Struct) -> None:
+    if header is SUPER:  # between two wintun ends: what has arrived, cut into frames in place
+        buffer = bytearray()
+        while True:
+            data = await reader.read(1 << 20)
+            if not data:
+                raise asyncio.IncompleteReadError(bytes(buffer), None)
+            buffer += data
+            view, offset = memoryview(buffer), 0
+            while len(buffer) - offset >= 4:
+                end = offset + 4 + SUPER.unpack_from(buffer, offset)[0]
+                if end > len(buffer):
+                    break
+                tun.write(view[offset + 4:end])
+                offset = end
+            view.release()
+            del buffer[:offset]
     while True:
         tun.write(await read_frame(reader, header))  # a full ring drops and counts, as a NIC would
 

@@ -296,9 +296,10 @@ class TunDevice(_wintun.TunDevice):
         if not _ASYNC_BY_FD:
             return await self._async_wait_in_thread(timeout)
         loop = asyncio.get_running_loop()
-        # A duplicate of the event's fd: it stays valid, and becomes readable, when the session
-        # ends and closes its own, so the loop is never left watching a closed descriptor.
-        fd = os.dup(self.fileno())
+        # A duplicate of the event's fd, one per session (the C side keeps it): it stays valid,
+        # and becomes readable, when the session ends and closes its own, so the loop is never
+        # left watching a closed descriptor.
+        fd = self._wait_fd()
         future: asyncio.Future[bool] = loop.create_future()
         try:
             loop.add_reader(fd, _set_ready, future)
@@ -308,7 +309,7 @@ class TunDevice(_wintun.TunDevice):
             return bool(done)
         finally:
             loop.remove_reader(fd)
-            os.close(fd)
+            self._wait_done(fd)
 
     async def _async_wait_in_thread(self, timeout: Optional[float]) -> bool:
         loop = asyncio.get_running_loop()

@@ -1,6 +1,7 @@
 """asyncio: awaiting a packet uses add_reader on the read event, no thread (Linux); the executor
 fallback Windows uses runs the same tests here (wait_mode "thread")."""
 import asyncio
+import os
 import threading
 
 import pytest
@@ -122,3 +123,41 @@ def test_add_reader_on_fileno_directly(tun_device, tun_os):
             loop.remove_reader(tun_device.fileno())
 
     run(main())
+
+
+def open_fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not wintun._ASYNC_BY_FD, reason="the descriptor waits of Linux")
+def test_waits_share_one_descriptor_per_session_and_leave_none(tun_device, tun_os):
+    """Waits of a session one after the other watch one dup() of the read event, concurrent ones
+    each their own (a loop watches a descriptor for one callback); a session that ends under
+    pending waits wakes all of them and closes what they held once they are gone; up()/down()
+    cycles leave no descriptor."""
+    async def main():
+        tun_device.down()
+        down = open_fds()
+        tun_device.up()
+        waits = [asyncio.ensure_future(tun_device.async_wait_read()) for _ in range(3)]
+        await asyncio.sleep(0.02)
+        tun_device.down()  # wakes them: their next read raises AdapterClosedError
+        assert all(await asyncio.gather(*waits))
+        assert open_fds() == down
+        for _ in range(50):
+            tun_device.up()
+            tun_os.inject(ipv4(64, 1))
+            assert len(await tun_device.async_read_batch()) == 1
+            task = asyncio.ensure_future(tun_device.async_read())
+            await asyncio.sleep(0)
+            tun_device.down()
+            with pytest.raises(wintun.AdapterClosedError):
+                await task
+
+    baseline = open_fds()
+    run(main())
+    assert open_fds() <= baseline
+    with pytest.raises(wintun.AdapterClosedError):
+        tun_device._wait_fd()
+    with pytest.raises(ValueError):
+        tun_device._wait_done(-1)
