@@ -73,6 +73,7 @@ static int open_tun(const char *netns, const char *name)
 struct direction
 {
     int from, to;
+    int to_socket; /* the device's TCP connection: one send() a packet, the end when it fails */
 };
 
 static void *forward(void *arg)
@@ -90,31 +91,12 @@ static void *forward(void *arg)
                     break;
                 die("read");
             }
-            if (write(d->to, buf, (size_t)n) < 0 && errno != EAGAIN && errno != ENOBUFS && errno != EIO)
+            if (d->to_socket) {
+                if (send(d->to, buf, (size_t)n, MSG_NOSIGNAL) != n)
+                    exit(0); /* the host went away */
+            } else if (write(d->to, buf, (size_t)n) < 0 && errno != EAGAIN && errno != ENOBUFS && errno != EIO) {
                 die("write");
-        }
-    }
-    return NULL;
-}
-
-/* TUN -> TCP: every packet with one send(). */
-static void *device_up(void *arg)
-{
-    const struct direction *d = arg;
-    static _Thread_local unsigned char buf[65536];
-    struct pollfd pfd = { .fd = d->from, .events = POLLIN };
-    for (;;) {
-        if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-            die("poll");
-        for (;;) {
-            ssize_t n = read(d->from, buf, sizeof(buf));
-            if (n < 0) {
-                if (errno == EAGAIN || errno == EINTR)
-                    break;
-                die("read");
             }
-            if (send(d->to, buf, (size_t)n, MSG_NOSIGNAL) != n)
-                exit(0); /* the host went away */
         }
     }
     return NULL;
@@ -160,9 +142,9 @@ static int device(char **argv)
     int sock = accept(listener, NULL, NULL);
     if (sock < 0)
         die("accept");
-    struct direction up = { tun, sock }, down = { sock, tun };
+    struct direction up = { tun, sock, 1 }, down = { sock, tun, 0 };
     pthread_t t1, t2;
-    if (pthread_create(&t1, NULL, device_up, &up) || pthread_create(&t2, NULL, device_down, &down))
+    if (pthread_create(&t1, NULL, forward, &up) || pthread_create(&t2, NULL, device_down, &down))
         die("pthread_create");
     pthread_join(t2, NULL);
     return 0;
@@ -181,7 +163,7 @@ int main(int argc, char **argv)
     int a = open_tun(argv[2], argv[3]), b = open_tun(argv[4], argv[5]);
     printf("ready\n");
     fflush(stdout);
-    struct direction ab = { a, b }, ba = { b, a };
+    struct direction ab = { a, b, 0 }, ba = { b, a, 0 };
     pthread_t t1, t2;
     if (pthread_create(&t1, NULL, forward, &ab) || pthread_create(&t2, NULL, forward, &ba))
         die("pthread_create");
