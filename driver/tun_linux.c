@@ -40,13 +40,14 @@
 
 /* Packets read per wake-up before Tail is published. */
 #define READ_BATCH 128
-/* The reader's buffer with a virtio-net header: the largest packet the kernel passes. */
-#define SCRATCH_SIZE 0x10000
+/* The reader's buffer with a virtio-net header: the header and the largest packet the kernel passes. */
+#define SCRATCH_SIZE (WT_VNET_HDR_LEN + 0x10000)
 #ifndef TUN_F_USO4
 #define TUN_F_USO4 0x20
 #define TUN_F_USO6 0x40
 #endif
 #define ALL_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6)
+_Static_assert(SCRATCH_SIZE + sizeof(wt_gro) <= 256 * 1024, "offload buffers: at most 256 KiB an adapter");
 
 struct wt_kernel
 {
@@ -210,14 +211,15 @@ static void invalid_super_packet(struct wt_kernel *k, const wt_vnet_hdr *hdr, ui
            size, k->dev->name_utf8, hdr->gso_type, hdr->gso_size);
 }
 
-/* The segments of a super-packet in k->scratch, into the Send ring (each behind a zero header in
- * super-packet mode): counted as they are published, the ones without room as drops. */
-static void deliver_segments(struct wt_kernel *k, const wt_vnet_hdr *hdr, uint32_t size, int prefix, uint64_t *drops)
+/* The segments of a super-packet, into the Send ring (each behind a zero header in super-packet
+ * mode): counted as they are published, the ones without room as drops. */
+static void deliver_segments(struct wt_kernel *k, const wt_vnet_hdr *hdr, const uint8_t *packet, uint32_t size,
+                             int prefix, uint64_t *drops)
 {
     wt_driver *driver = &k->dev->driver;
     const uint32_t before = prefix ? WT_VNET_HDR_LEN : 0;
     wt_gso gso;
-    if (wt_gso_parse(&gso, hdr, k->scratch, size)) {
+    if (wt_gso_parse(&gso, hdr, packet, size)) {
         invalid_super_packet(k, hdr, size);
         return;
     }
@@ -235,62 +237,39 @@ static void deliver_segments(struct wt_kernel *k, const wt_vnet_hdr *hdr, uint32
     }
 }
 
-/* One read() of a TUN with a virtio-net header. The packet goes straight into a Send ring slot of
- * the MTU's size where there is one, the rest of a super-packet into k->scratch (made contiguous
- * there when it has to be cut). Transparent mode: a plain packet gets its checksum finished in
- * place, a super-packet is cut into the ring. Super-packet mode: the header stays before the
- * packet in the ring; one too large for a ring packet is cut. Returns the read()'s result. */
+/* One read() of a TUN with a virtio-net header, into k->scratch: one contiguous buffer costs
+ * less than a readv() straight into a ring slot (the kernel imports an iovec array per call),
+ * and a super-packet is then whole where it is cut. Transparent mode: a plain packet gets its
+ * checksum finished and is copied into the ring, a super-packet is cut into it. Super-packet
+ * mode: the header goes into the ring before the packet; one too large for a ring packet is cut.
+ * Returns the read()'s result. */
 static ssize_t read_one_vnet(struct wt_kernel *k, uint64_t *drops)
 {
     wt_driver *driver = &k->dev->driver;
     const int super = k->session_mode == WINTUN_OFFLOAD_SUPER_PACKETS;
-    const uint32_t before = super ? WT_VNET_HDR_LEN : 0, mtu = wt_atomic_load(&k->mtu, WT_RELAXED);
-    DWORD err;
-    wt_vnet_hdr hdr;
-    uint8_t *slot = wt_send_slot(driver, before + mtu, &err);
-    const uint32_t room = slot ? mtu : 0;
-    struct iovec iov[3] = {
-        { super && slot ? (void *)slot : (void *)&hdr, WT_VNET_HDR_LEN },
-        { slot ? slot + before : NULL, room },
-        { k->scratch + room, SCRATCH_SIZE - room },
-    };
-    ssize_t n = readv(k->tun.tun_fd, iov, 3);
+    ssize_t n = read(k->tun.tun_fd, k->scratch, SCRATCH_SIZE);
     if (n < 0)
         return n;
     if (n <= WT_VNET_HDR_LEN) {
         WT_STAT_ADD(driver, send_errors, 1);
         return n;
     }
-    if (super && slot)
-        memcpy(&hdr, slot, WT_VNET_HDR_LEN);
+    wt_vnet_hdr hdr;
+    memcpy(&hdr, k->scratch, WT_VNET_HDR_LEN);
+    uint8_t *packet = k->scratch + WT_VNET_HDR_LEN;
     const uint32_t size = (uint32_t)n - WT_VNET_HDR_LEN;
-    uint8_t *packet = size <= room ? slot + before : k->scratch;
-    if (packet == k->scratch && room)
-        memcpy(k->scratch, slot + before, room); /* the super-packet, contiguous */
-    if (hdr.gso_type == WT_VNET_GSO_NONE && size > mtu) /* the MTU was raised from outside */
-        wt_atomic_store(&k->mtu, current_mtu(k), WT_RELAXED);
-
-    if (super && before + size <= TUN_MAX_IP_PACKET_SIZE) {
-        if (packet == k->scratch)
-            deliver_copy(driver, &hdr, packet, size, drops);
-        else
-            wt_send_commit(driver, before + size);
-        return n;
-    }
-    if (hdr.gso_type == WT_VNET_GSO_NONE) {
-        if ((hdr.flags & WT_VNET_F_NEEDS_CSUM) && !wt_csum_complete(packet, size, &hdr)) {
+    if (super && WT_VNET_HDR_LEN + size <= TUN_MAX_IP_PACKET_SIZE) {
+        deliver_copy(driver, &hdr, packet, size, drops);
+    } else if (hdr.gso_type == WT_VNET_GSO_NONE) {
+        if ((hdr.flags & WT_VNET_F_NEEDS_CSUM) && !wt_csum_complete(packet, size, &hdr))
             invalid_super_packet(k, &hdr, size);
-            return n;
-        }
-        if (packet == k->scratch)
-            deliver_copy(driver, super ? &(wt_vnet_hdr){ 0 } : NULL, packet, size, drops);
+        else if (size > TUN_MAX_IP_PACKET_SIZE)
+            WT_STAT_ADD(driver, send_errors, 1);
         else
-            wt_send_commit(driver, before + size);
-        return n;
+            deliver_copy(driver, super ? &(wt_vnet_hdr){ 0 } : NULL, packet, size, drops);
+    } else {
+        deliver_segments(k, &hdr, packet, size, super, drops);
     }
-    if (packet != k->scratch)
-        memcpy(k->scratch, packet, size); /* the segments overwrite the slot */
-    deliver_segments(k, &hdr, size, super, drops);
     return n;
 }
 

@@ -7,7 +7,7 @@ packages=(
     build-essential clang libclang-rt-14-dev   # clang: libFuzzer
     gcc-mingw-w64-x86-64     
     python3-dev python3-pytest python3-setuptools python3-wheel python3-pip python3-venv python3-build
-    iproute2 iputils-ping iperf3 util-linux
+    iproute2 iputils-ping iperf3 util-linux ethtool tcpdump
     wine wine64
 )
 

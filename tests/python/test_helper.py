@@ -109,7 +109,7 @@ tun = wintun.TunDevice("wthelp0", backend="kernel")
 tun.mtu = 1400
 tun.addr = "10.77.0.1/24"
 tun.up()
-print("ready", tun.ifname, tun.mtu, tun.addr, flush=True)
+print("ready", tun.ifname, tun.mtu, tun.addr, tun.offload, tun.kernel_offloads & 7, flush=True)
 answered, deadline = 0, time.monotonic() + 15
 while answered < 3 and time.monotonic() < deadline:
     if not tun.wait_read_event(0.5):
@@ -129,6 +129,8 @@ def test_a_user_without_privileges_gets_a_kernel_adapter(helper):
     try:
         line = child.stdout.readline().split()
         assert line[:4] == ["ready", "wthelp0", "1400", "10.77.0.1/24"], child.stderr.read()
+        assert line[4:] == ["transparent", "7"]  # the helper made it with IFF_VNET_HDR, we set TSO
+        assert "tcp-segmentation-offload: on" in helper.ns.run("ethtool", "-k", "wthelp0").stdout
         link = helper.ns.run("ip", "-o", "link", "show", "wthelp0").stdout
         assert "mtu 1400" in link and ",UP" in link
         assert "10.77.0.1/24" in helper.ns.run("ip", "-o", "addr", "show", "dev", "wthelp0").stdout
