@@ -111,7 +111,8 @@ DWORD wt_helper_parse_request(const void *buf, size_t n, struct wt_helper_reques
         if (h.adapter || !take(&r, req->create.guid, 16) || !take(&r, &name_len, 1) || !take(&r, &type_len, 1) ||
             !take_text(&r, name_len, 127, req->create.name) || !take_text(&r, type_len, 128, req->create.tunnel_type))
             return ERROR_INVALID_DATA;
-        if (r.left && (!take(&r, &req->create.flags, 4) || (req->create.flags & ~1u)))
+        /* flags only when not zero: one encoding per request (found by fuzz_helper_request) */
+        if (r.left && (!take(&r, &req->create.flags, 4) || !req->create.flags || (req->create.flags & ~1u)))
             return ERROR_INVALID_DATA;
         break;
     }

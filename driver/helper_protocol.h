@@ -11,8 +11,8 @@
  * A request names an adapter by the id the helper gave it on that same connection (0 for
  * CREATE). Payloads:
  *   CREATE          u8 guid[16], u8 name length, u8 tunnel type length, the name, the tunnel type
- *                   (UTF-8, no NUL; 1..127 and 1..128 bytes), and optionally u32 flags (bit 0:
- *                   the TUN with IFF_VNET_HDR; no other bit may be set)
+ *                   (UTF-8, no NUL; 1..127 and 1..128 bytes), then u32 flags if they are not 0
+ *                   (bit 0: the TUN with IFF_VNET_HDR; no other bit may be set)
  *   SET_MTU         u32 mtu (68..65535)
  *   SET_UP          u32 up (0 or 1)
  *   ADD_ADDRESS,

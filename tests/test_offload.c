@@ -280,6 +280,28 @@ static void test_coalesce_one_flow(void)
     }
 }
 
+/* Two segments merged: the headers and the virtio-net header, byte for byte (computed apart, in Python). */
+static void test_coalesce_golden_tcpv4(void)
+{
+    static const uint8_t expected[40] = "\x45\x00\x00\x38\x12\x34\x40\x00\x40\x06\x14\x8a\x0a\x00\x00\x01\x0a\x00\x00\x02"
+                                        "\x9c\x40\x14\x51\x00\x00\x03\xe8\x01\x02\x03\x04\x50\x18\x02\x00\x14\x2d\x00\x00";
+    const struct ref_flow f = { 4, 6, 40000, 5201, 1 };
+    uint8_t payload[16];
+    for (int i = 0; i < 16; ++i)
+        payload[i] = (uint8_t)(i + 1);
+    wt_packet packets[2] = {
+        { store[0], ref_packet(store[0], &f, 0x1234, 1000, 0x10, 0, payload, 8) },
+        { store[1], ref_packet(store[1], &f, 0x1235, 1008, 0x18, 0, payload + 8, 8) },
+    };
+    wt_gro gro;
+    wt_gro_plan(&gro, packets, 2, WT_GRO_TCP);
+    CHECK(gro.count == 1 && gro.writes[0].count == 2 && gro.writes[0].size == 56);
+    const wt_gro_write *w = &gro.writes[0];
+    CHECK(w->headers == 40 && !memcmp(w->header, expected, 40));
+    CHECK(w->vnet.flags == WT_VNET_F_NEEDS_CSUM && w->vnet.gso_type == WT_VNET_GSO_TCPV4 && w->vnet.hdr_len == 40 &&
+          w->vnet.gso_size == 8 && w->vnet.csum_start == 20 && w->vnet.csum_offset == 16);
+}
+
 /* Each variation ends the write before it: the kernel could not cut the merge back into it. */
 static void test_coalesce_refusals(void)
 {
@@ -498,6 +520,7 @@ int main(void)
     RUN(test_split_after_extension_headers);
     RUN(test_split_refuses_what_the_kernel_would_not_make);
     RUN(test_checksum_completion);
+    RUN(test_coalesce_golden_tcpv4);
     RUN(test_coalesce_one_flow);
     RUN(test_coalesce_refusals);
     RUN(test_coalesce_checks_the_first_packet);

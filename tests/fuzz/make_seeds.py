@@ -75,6 +75,8 @@ def seeds():
     yield "fuzz_helper_request", "session", b"\x00" + create + helper(2, 1, struct.pack("=I", 1280)) + helper(
         3, 1, address6) + helper(5, 1, struct.pack("=I", 1)) + helper(6, 1) + helper(4, 1, address6) + helper(7, 1)
     yield "fuzz_helper_request", "version", b"\x00" + helper(6, 1, version=2) + helper(6, 1)
+    yield "fuzz_helper_request", "create-vnet", b"\x00" + helper(
+        1, 0, bytes(16) + bytes([len(name), len(ttype)]) + name + ttype + struct.pack("=I", 1))
     reply = struct.pack("=IH", 0, 0) + struct.pack("=III", 1280, 1, 7) + b"pymobi-12345678\0" + struct.pack(
         "=I", 1) + address6
     yield "fuzz_helper_request", "reply", b"\x01" + helper(0x8006, 1, reply) + helper(
