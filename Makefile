@@ -9,16 +9,17 @@ CC ?= cc
 # Debian's interpreter, which has pytest after set-up (a pyenv python3 on PATH may not).
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 BUILD ?= build
-CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror=implicit-function-declaration -fvisibility=hidden -Icsrc -Idriver
+# The layers are folders, and the folders are the source lists (README "Layout"): include <- common
+# <- driver (its ports in driver/emulated, driver/kernel) <- core | win32 <- python.
+INCLUDES := -Icsrc/include/wintun -Icsrc/common -Idriver -Idriver/emulated -Idriver/kernel -Icsrc/core -Icsrc/win32
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror=implicit-function-declaration -fvisibility=hidden $(INCLUDES)
 CFLAGS ?= -O2 -g
 LDLIBS := -lpthread
 
-CORE_SRC := csrc/platform_posix.c csrc/event_posix.c csrc/errno_map.c csrc/spinlock.c csrc/handle.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
-            driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c driver/offload.c \
-            driver/netlink.c driver/tun_open.c driver/tun_linux.c driver/helper_protocol.c driver/tun_helper.c
-WIN_SRC := csrc/platform_win32.c csrc/loader_win32.c csrc/iphelper_win32.c csrc/native_win32.c csrc/errno_map.c csrc/spinlock.c csrc/handle.c csrc/logger.c csrc/adapter.c csrc/config.c csrc/session.c \
-           driver/register.c driver/send_ring.c driver/receive_ring.c driver/emulated.c driver/icmp_echo.c driver/offload.c
-HEADERS := $(wildcard csrc/*.h driver/*.h tests/*.h)
+PORTABLE_SRC := $(wildcard driver/*.c driver/emulated/*.c csrc/core/*.c)
+CORE_SRC := $(filter-out %_win32.c,$(wildcard csrc/common/*.c)) $(PORTABLE_SRC) $(wildcard driver/kernel/*.c)
+WIN_SRC := $(filter-out %_posix.c,$(wildcard csrc/common/*.c)) $(PORTABLE_SRC) $(wildcard csrc/win32/*.c)
+HEADERS := $(wildcard csrc/*/*.h csrc/include/wintun/*.h driver/*.h driver/*/*.h tests/*.h)
 
 UNIT_TESTS := test_ring test_offload test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz test_kernel
 STRESS_TESTS := test_stress test_chaos
@@ -29,10 +30,10 @@ all: lib $(BUILD)/example $(BUILD)/bench_pair $(BUILD)/wintun-helper python
 
 # The privileged helper (helper/): kernel adapters for users without CAP_NET_ADMIN.
 HELPER_SRC := helper/wintun-helper.c helper/policy.c
-$(BUILD)/wintun-helper: $(HELPER_SRC) $(CORE_SRC) $(HEADERS) helper/policy.h | $(BUILD)
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $(HELPER_SRC) $(CORE_SRC) $(LDLIBS)
+$(BUILD)/wintun-helper: $(HELPER_SRC) $(BUILD)/plain/libwintun.a $(HEADERS) helper/policy.h | $(BUILD)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $(HELPER_SRC) $(call WHOLE,$(BUILD)/plain/libwintun.a) $(LDLIBS)
 
-PY_SRC := $(wildcard csrc/py_*.c) setup.py
+PY_SRC := $(wildcard csrc/python/*.c csrc/python/*.h) setup.py
 PY_EXT_STAMP := $(BUILD)/python-ext.stamp
 
 # The extension, built in place (wintun/_wintun.*.so) with the interpreter the tests use.
@@ -48,25 +49,35 @@ lib: $(BUILD)/libwintun.so
 $(BUILD)/libwintun.so: $(CORE_SRC) $(HEADERS) | $(BUILD)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -fPIC -shared -o $@ $(CORE_SRC) $(LDLIBS)
 
+# The example sees the public headers only, as an application does.
 $(BUILD)/example: examples/example.c $(BUILD)/libwintun.so
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< -L$(BUILD) -Wl,-rpath,'$$ORIGIN' -lwintun $(LDLIBS)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Icsrc/include/wintun $(CFLAGS) -o $@ $< -L$(BUILD) -Wl,-rpath,'$$ORIGIN' -lwintun $(LDLIBS)
 
-$(BUILD)/bench_pair: bench/bench_pair.c $(CORE_SRC) $(HEADERS) | $(BUILD)
-	$(CC) $(CFLAGS_COMMON) -O2 -g -o $@ bench/bench_pair.c $(CORE_SRC) $(LDLIBS)
+$(BUILD)/bench_pair: bench/bench_pair.c $(BUILD)/plain/libwintun.a $(HEADERS) | $(BUILD)
+	$(CC) $(CFLAGS_COMMON) -O2 -g -o $@ bench/bench_pair.c $(call WHOLE,$(BUILD)/plain/libwintun.a) $(LDLIBS)
 
 $(BUILD):
 	mkdir -p $@
 
-# One binary per test, in three flavours: plain, ASan+UBSan, TSan.
+# Three flavours: plain, ASan+UBSan, TSan. Each compiles the library once, one object per source,
+# into a static archive (build/<flavour>/libwintun.a) that every test of the flavour links whole
+# (--whole-archive: the constructors that register fork handlers are kept).
 FLAVOUR_plain := -O2 -g
 FLAVOUR_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FLAVOUR_tsan := -O1 -g -fsanitize=thread
-define test_rules
-$(BUILD)/$(1)/%: tests/%.c $(CORE_SRC) $(HEADERS)
+WHOLE = -Wl,--whole-archive $(1) -Wl,--no-whole-archive
+define flavour_rules
+$(BUILD)/$(1)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $$(@D)
-	$(CC) $(CFLAGS_COMMON) $$(FLAVOUR_$(1)) -o $$@ $$< $(CORE_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS_COMMON) $$(FLAVOUR_$(1)) -c -o $$@ $$<
+$(BUILD)/$(1)/libwintun.a: $(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$(CORE_SRC))
+	@rm -f $$@
+	ar rcs $$@ $$^
+$(BUILD)/$(1)/%: tests/%.c $(BUILD)/$(1)/libwintun.a $(HEADERS)
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS_COMMON) $$(FLAVOUR_$(1)) -o $$@ $$< $$(call WHOLE,$(BUILD)/$(1)/libwintun.a) $(LDLIBS)
 endef
-$(foreach f,plain asan tsan,$(eval $(call test_rules,$(f))))
+$(foreach f,plain asan tsan,$(eval $(call flavour_rules,$(f))))
 
 ALL_TESTS := $(UNIT_TESTS) $(STRESS_TESTS)
 
@@ -83,7 +94,7 @@ test-tsan: $(addprefix $(BUILD)/tsan/,$(ALL_TESTS))
 # The core must build for Windows: every source compiled with mingw-w64.
 check-mingw:
 	@mkdir -p $(BUILD)/mingw
-	x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror=implicit-function-declaration -O2 -Icsrc -Idriver \
+	x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror=implicit-function-declaration -O2 $(INCLUDES) \
 	  -DWINTUN_BUILDING_DLL -shared -o $(BUILD)/mingw/wintun-core.dll $(WIN_SRC) $(WIN_LIBS)
 	@echo "mingw-w64 build of the core: OK"
 
@@ -94,11 +105,11 @@ check-mingw:
 #   test_*.exe            the C tests that do not depend on Linux
 WIN_CC := x86_64-w64-mingw32-gcc
 WIN_DIR := $(BUILD)/windows
-WIN_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -Icsrc -Idriver
+WIN_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration $(INCLUDES) -Itests
 WIN_LIBS := -lbcrypt -lws2_32 -liphlpapi
 WIN_TESTS := test_ring test_offload test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_fuzz test_stress \
              test_loader test_iphelper test_native test_crt_logger
-LOADER_SRC := csrc/loader_win32.c csrc/logger.c csrc/spinlock.c csrc/platform_win32.c csrc/errno_map.c
+LOADER_SRC := csrc/win32/loader_win32.c csrc/common/logger.c csrc/common/spinlock.c csrc/common/platform_win32.c csrc/common/errno_map.c
 
 windows: $(WIN_DIR)/wintun-portable.dll $(WIN_DIR)/wintun-standin.dll $(addprefix $(WIN_DIR)/,$(addsuffix .exe,$(WIN_TESTS)))
 
@@ -116,14 +127,22 @@ $(WIN_DIR)/wintun-standin.dll: $(WIN_SRC) $(HEADERS)
 $(WIN_DIR)/test_loader.exe: tests/test_loader.c $(LOADER_SRC) $(HEADERS) $(WIN_DIR)/wintun-standin.dll $(WIN_DIR)/wintun-missing.dll
 	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(LOADER_SRC) -static $(WIN_LIBS)
 
-IPHELPER_SRC := csrc/iphelper_win32.c csrc/logger.c csrc/spinlock.c csrc/platform_win32.c csrc/errno_map.c
+IPHELPER_SRC := csrc/win32/iphelper_win32.c csrc/common/logger.c csrc/common/spinlock.c csrc/common/platform_win32.c csrc/common/errno_map.c
 $(WIN_DIR)/test_iphelper.exe: tests/test_iphelper.c $(IPHELPER_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(IPHELPER_SRC) -static $(WIN_LIBS)
 
+# The Windows flavour's archive, as the Linux ones: one object per source, linked whole by the tests.
+$(WIN_DIR)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(WIN_CC) $(WIN_CFLAGS) -c -o $@ $<
+$(WIN_DIR)/libwintun.a: $(patsubst %.c,$(WIN_DIR)/obj/%.o,$(WIN_SRC))
+	@rm -f $@
+	x86_64-w64-mingw32-ar rcs $@ $^
+
 # The kernel backend over the stand-in: the whole library, plus the DLLs it loads.
-$(WIN_DIR)/test_native.exe: tests/test_native.c $(WIN_SRC) $(HEADERS) $(WIN_DIR)/wintun-standin.dll $(WIN_DIR)/wintun-missing.dll
-	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(WIN_SRC) -static -lpthread $(WIN_LIBS)
+$(WIN_DIR)/test_native.exe: tests/test_native.c $(WIN_DIR)/libwintun.a $(HEADERS) $(WIN_DIR)/wintun-standin.dll $(WIN_DIR)/wintun-missing.dll
+	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(call WHOLE,$(WIN_DIR)/libwintun.a) -static -lpthread $(WIN_LIBS)
 
 # Wintun's example flow with a CRT logger, the library loaded with LoadLibraryExW: only the DLL.
 $(WIN_DIR)/test_crt_logger.exe: tests/test_crt_logger.c $(HEADERS) $(WIN_DIR)/wintun-standin.dll
@@ -133,13 +152,13 @@ $(WIN_DIR)/wintun-missing.dll: tests/missing_export.c
 	@mkdir -p $(@D)
 	$(WIN_CC) -shared -o $@ $<
 
-$(WIN_DIR)/%.exe: tests/%.c $(WIN_SRC) $(HEADERS)
+$(WIN_DIR)/%.exe: tests/%.c $(WIN_DIR)/libwintun.a $(HEADERS)
 	@mkdir -p $(@D)
-	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(WIN_SRC) -static -lpthread $(WIN_LIBS)
+	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(call WHOLE,$(WIN_DIR)/libwintun.a) -static -lpthread $(WIN_LIBS)
 
 # The Python extension's Windows build, compiled and linked (not run: there is no Windows CPython
 # here) against CPython 3.11's headers and a python3.dll import library: abi3, as setup.py builds it.
-PY_C_SRC := $(wildcard csrc/py_*.c)
+PY_C_SRC := $(wildcard csrc/python/*.c)
 CPYTHON := $(BUILD)/cpython
 check-pyd: $(WIN_DIR)/_wintun.pyd
 	@x86_64-w64-mingw32-objdump -p $< | grep -q 'DLL Name: python3.dll' || { echo "the .pyd does not import python3.dll"; exit 1; }
@@ -197,9 +216,16 @@ FUZZ_CC := clang
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 15
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(HEADERS)
+FUZZ_LIB_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+$(BUILD)/fuzz/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CFLAGS_COMMON) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC) $(LDLIBS)
+	$(FUZZ_CC) $(CFLAGS_COMMON) $(FUZZ_LIB_FLAGS) -c -o $@ $<
+$(BUILD)/fuzz/libwintun.a: $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(CORE_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzz/libwintun.a $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CFLAGS_COMMON) -Itests $(FUZZ_FLAGS) -o $@ $< $(call WHOLE,$(BUILD)/fuzz/libwintun.a) $(LDLIBS)
 
 test-fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	@tests/run_fuzzers.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(BUILD)/fuzz-found $(FUZZERS)

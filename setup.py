@@ -20,26 +20,20 @@ from setuptools.command.build_ext import build_ext
 
 LIMITED_API = 0x030B0000  # 3.11: Py_buffer and PyType_GetName joined the Stable ABI there
 
-CORE = [
-    "csrc/errno_map.c",
-    "csrc/spinlock.c",
-    "csrc/handle.c",
-    "csrc/logger.c",
-    "csrc/adapter.c",
-    "csrc/config.c",
-    "csrc/session.c",
-    "driver/register.c",
-    "driver/send_ring.c",
-    "driver/receive_ring.c",
-    "driver/emulated.c",
-    "driver/icmp_echo.c",
-    "driver/offload.c",
-]
-BINDINGS = ["csrc/py_module.c", "csrc/py_errors.c", "csrc/py_logger.c", "csrc/py_tundevice.c",
-            "csrc/py_tundevice_config.c", "csrc/py_tundevice_emulated.c"]
-WINDOWS = ["csrc/platform_win32.c", "csrc/loader_win32.c", "csrc/iphelper_win32.c", "csrc/native_win32.c"]
-LINUX = ["csrc/platform_posix.c", "csrc/event_posix.c", "driver/netlink.c", "driver/tun_open.c", "driver/tun_linux.c",
-         "driver/helper_protocol.c", "driver/tun_helper.c"]
+# The layers are folders (README "Layout"), and the folders are the source lists: what a layer
+# holds is built, with what the platform leaves out.
+INCLUDE_DIRS = ["csrc/include/wintun", "csrc/common", "driver", "driver/emulated", "driver/kernel", "csrc/core",
+                "csrc/win32", "csrc/python"]
+
+
+def sources(folder: str, leave_out=()) -> list:
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".c") and n not in leave_out)
+    return [f"{folder}/{n}" for n in names]
+
+
+PORTABLE = sources("driver") + sources("driver/emulated") + sources("csrc/core") + sources("csrc/python")
+WINDOWS = sources("csrc/common", leave_out=("platform_posix.c", "event_posix.c")) + sources("csrc/win32")
+LINUX = sources("csrc/common", leave_out=("platform_win32.c",)) + sources("driver/kernel")
 GCC_FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
 
 
@@ -90,8 +84,8 @@ setup(
     ext_modules=[
         Extension(
             "wintun._wintun",
-            sources=platform_sources + CORE + BINDINGS,
-            include_dirs=["csrc", "driver"],
+            sources=platform_sources + PORTABLE,
+            include_dirs=INCLUDE_DIRS,
             define_macros=macros + [("Py_LIMITED_API", hex(LIMITED_API)), ("WINTUN_STATIC", None)],
             py_limited_api=True,
             libraries=libraries,

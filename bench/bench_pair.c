@@ -8,10 +8,10 @@
  *
  *   bench_pair [--seconds S] [--repeat N]
  */
-#include "../csrc/platform.h"
-#include "../csrc/ring.h"
-#include "../csrc/wintun_ext.h"
-#include "../driver/emulated.h"
+#include "platform.h"
+#include "ring.h"
+#include "wintun_ext.h"
+#include "emulated.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -11,10 +11,10 @@
 #ifndef WINTUN_DRIVER_H
 #define WINTUN_DRIVER_H
 
-#include "../csrc/platform.h"
-#include "../csrc/ring.h"
-#include "../csrc/ip.h"
-#include "../csrc/wintun_ext.h"
+#include "platform.h"
+#include "ring.h"
+#include "ip.h"
+#include "wintun_ext.h"
 
 #define WT_DRIVER_VERSION_MAJOR 0
 #define WT_DRIVER_VERSION_MINOR 14

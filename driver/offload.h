@@ -18,7 +18,7 @@
 #ifndef WINTUN_OFFLOAD_H
 #define WINTUN_OFFLOAD_H
 
-#include "../csrc/platform.h"
+#include "platform.h"
 #include "driver.h"
 
 #include <stddef.h>

@@ -44,6 +44,19 @@ typedef struct wt_backend_ops
 } wt_backend_ops;
 
 extern const wt_backend_ops wt_emulated_backend;
+#if defined(_WIN32) && !defined(WT_NO_NATIVE)
+/* Windows: the kernel backend over wintun.dll (csrc/win32/native_win32.c). */
+extern const wt_backend_ops wt_native_backend;
+/* Loads wintun.dll once per process (loader.h's search, from this module's folder); later calls
+ * return the first outcome, or ERROR_ALREADY_INITIALIZED if Path names another file. */
+DWORD wt_native_load(LPCWSTR path);
+/* WintunOpenAdapter's fallback: the DLL's handle on an adapter of the system (any process), not
+ * created here, or NULL with its error; wt_native_adopt makes it the device's port. */
+WINTUN_ADAPTER_HANDLE wt_native_open(LPCWSTR name);
+void wt_native_adopt(struct wt_device *dev, WINTUN_ADAPTER_HANDLE adapter);
+BOOL wt_native_delete_driver(void);
+DWORD wt_native_driver_version(void);
+#endif
 #ifndef _WIN32
 extern const wt_backend_ops wt_kernel_backend;
 /* The namespace descriptors of a kernel adapter (-1 for the caller's own); 0 if not kernel. */

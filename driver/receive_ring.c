@@ -16,7 +16,7 @@
  *   what it does not take at once is counted as dropped (ReceiveDrops). Nothing is lost silently.
  */
 #include "driver.h"
-#include "../csrc/logger.h"
+#include "logger.h"
 
 /* The next spin budget, from how the last wait went: packets within WORTH of each other are
  * worth spinning for (a wake-up costs more), anything slower is not. */

@@ -4,7 +4,7 @@
  * TunUnregisterBuffers, docs/protocol.md §1.4 and §1.8).
  */
 #include "driver.h"
-#include "../csrc/logger.h"
+#include "logger.h"
 
 #include <string.h>
 

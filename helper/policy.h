@@ -16,7 +16,7 @@
 #ifndef WINTUN_HELPER_POLICY_H
 #define WINTUN_HELPER_POLICY_H
 
-#include "../csrc/wintun_ext.h"
+#include "wintun_ext.h"
 
 #define WT_POLICY_MAX_RANGES 64
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * wintun-helper: makes and configures kernel adapters for users without CAP_NET_ADMIN, and
- * hands them the TUN descriptor (driver/helper_protocol.h). Only this program is privileged.
+ * hands them the TUN descriptor (driver/kernel/helper_protocol.h). Only this program is privileged.
  *
  *   wintun-helper [--socket PATH] [--group GROUP] [--config PATH]
  *
@@ -18,11 +18,11 @@
 #define _GNU_SOURCE
 #endif
 #include "policy.h"
-#include "../driver/helper_protocol.h"
-#include "../driver/netlink.h"
-#include "../driver/tun_open.h"
-#include "../csrc/logger.h"
-#include "../csrc/platform.h"
+#include "helper_protocol.h"
+#include "netlink.h"
+#include "tun_open.h"
+#include "logger.h"
+#include "platform.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

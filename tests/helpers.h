@@ -5,12 +5,12 @@
 #ifndef WINTUN_TEST_HELPERS_H
 #define WINTUN_TEST_HELPERS_H
 
-#include "../csrc/platform.h"
-#include "../csrc/ring.h"
-#include "../csrc/session.h"
-#include "../csrc/wintun_ext.h"
-#include "../driver/emulated.h"
-#include "../driver/icmp_echo.h"
+#include "platform.h"
+#include "ring.h"
+#include "session.h"
+#include "wintun_ext.h"
+#include "emulated.h"
+#include "icmp_echo.h"
 #include "test.h"
 
 #include <string.h>

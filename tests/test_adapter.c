@@ -3,7 +3,7 @@
  * Adapters: create/open/close, names, GUIDs, LUIDs, backend choice, configuration, bad input.
  */
 #include "helpers.h"
-#include "../csrc/adapter.h"
+#include "adapter.h"
 
 
 static void test_create_open_close(void)

@@ -7,8 +7,8 @@
  * if anything hangs (it once did at the first log line after WintunStartSession).
  */
 #define WINTUN_NO_PROTOTYPES
-#include "../csrc/wintun.h"
-#include "../csrc/wintun_ext.h"
+#include "wintun.h"
+#include "wintun_ext.h"
 #include "test.h"
 
 #include <stdio.h>

@@ -9,7 +9,7 @@
  * Each must stay inside the ring, return a defined error, and leave the adapter usable.
  */
 #include "helpers.h"
-#include "../driver/icmp_echo.h"
+#include "icmp_echo.h"
 
 
 static uint64_t rng_state;

@@ -3,7 +3,7 @@
  * The emulated stack's echo responder: checksums, IPv4 and IPv6 replies, and refusals.
  */
 #include "helpers.h"
-#include "../driver/icmp_echo.h"
+#include "icmp_echo.h"
 
 
 static void test_checksum(void)

@@ -4,7 +4,7 @@
  * Windows' does (Wine's setters abort, so the real ones cannot run here): rows keyed by LUID and
  * family, an IPv4 row refused by Set when it carries a site prefix, duplicates refused.
  */
-#include "../csrc/iphelper.h"
+#include "iphelper.h"
 #include "test.h"
 
 #include <string.h>

@@ -4,8 +4,8 @@
  * emulated driver under another name: a DLL named wintun.dll is never built or shipped). Only
  * the loader is linked into this program: everything else goes through the loaded functions.
  */
-#include "../csrc/loader.h"
-#include "../csrc/platform.h"
+#include "loader.h"
+#include "platform.h"
 #include "test.h"
 #include "windows_helpers.h"
 

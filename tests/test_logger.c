@@ -3,7 +3,7 @@
  * The logger: levels, FILETIME stamps, Wintun's error-line format, truncation, threads.
  */
 #include "helpers.h"
-#include "../csrc/logger.h"
+#include "logger.h"
 
 #include <pthread.h>
 #include <time.h>

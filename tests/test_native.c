@@ -6,7 +6,7 @@
  * DLL's, the extensions are built on its 14 functions, its log lines reach our logger, and IP
  * configuration goes through the IP Helper seam (a fake: Wine's setters abort).
  */
-#include "../csrc/iphelper.h"
+#include "iphelper.h"
 #include "helpers.h"
 #include "test.h"
 #include "windows_helpers.h"

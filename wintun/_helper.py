@@ -1,4 +1,4 @@
-"""wintun-helper's protocol (driver/helper_protocol.h), as far as Python needs it: to tell
+"""wintun-helper's protocol (driver/kernel/helper_protocol.h), as far as Python needs it: to tell
 whether the helper is reachable and admits this user (python -m wintun info), and for tests.
 Adapters themselves are made by the C library, which uses the helper on its own when the process
 lacks CAP_NET_ADMIN."""

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT
  *
- * libFuzzer: wintun-helper's attack surface, the request parser (driver/helper_protocol.c), over
+ * libFuzzer: wintun-helper's attack surface, the request parser (driver/kernel/helper_protocol.c), over
  * whatever a client may send on its connection: messages one after another, as the helper's loop
  * takes them. Every request it accepts must encode back to the bytes it came from, and reparse to
  * the same request. With the first byte odd, the input is a reply instead (what the client side
  * parses). The input is copied to a heap block of its exact size: a read past it is an ASan
  * report.
  */
-#include "../../driver/helper_protocol.h"
+#include "helper_protocol.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
- * libFuzzer: the emulated OS side's echo responder (driver/icmp_echo.c) over any packet a client
+ * libFuzzer: the emulated OS side's echo responder (driver/emulated/icmp_echo.c) over any packet a client
  * may write. The packet is a heap block of its exact size.
  */
-#include "../../csrc/ring.h"
-#include "../../driver/icmp_echo.h"
+#include "ring.h"
+#include "icmp_echo.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
- * libFuzzer: the rtnetlink reply parser (driver/netlink.c) over whatever comes back on the socket:
+ * libFuzzer: the rtnetlink reply parser (driver/kernel/netlink.c) over whatever comes back on the socket:
  * the replies to a link query and to an address dump. The input is copied to a heap block of its
  * exact size, so a read past a message or an attribute is an ASan report.
  */
-#include "../../driver/netlink.h"
+#include "netlink.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,7 @@
  *         flow in its order, every merged write cut back into exactly its packets.
  * Each packet is a heap block of its exact size, so that ASan sees a read past it.
  */
-#include "../offload_oracle.h"
+#include "offload_oracle.h"
 
 #include <stdlib.h>
 #include <string.h>

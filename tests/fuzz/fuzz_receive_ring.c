@@ -4,7 +4,7 @@
  * client leaves in its ring. Input: u32 Head, u32 Tail, then the ring's data (the rest zero).
  * The ring is a heap block of exactly its size, so a read past it is an ASan report.
  */
-#include "../../driver/driver.h"
+#include "driver.h"
 
 #include <stdlib.h>
 #include <string.h>

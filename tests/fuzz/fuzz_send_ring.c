@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
- * libFuzzer: the client's Send-ring parser (csrc/session.c: WintunReceivePacket(s) and the
+ * libFuzzer: the client's Send-ring parser (csrc/core/session.c: WintunReceivePacket(s) and the
  * release path) over whatever a hostile driver leaves in the ring. Input: u32 Tail, then the
  * ring's data. Each input gets a fresh session on an emulated adapter.
  */
-#include "../helpers.h"
+#include "helpers.h"
 
 static BOOL CALLBACK take(void *context, const BYTE *packet, DWORD size)
 {

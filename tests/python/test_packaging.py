@@ -82,9 +82,10 @@ def test_sdist_and_wheel_build_offline_and_the_sdist_installs(tmp_path):
         names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
     tracked = subprocess.run(["git", "ls-files", "csrc", "driver", "helper"], capture_output=True, text=True,
                              cwd=ROOT).stdout.split()
-    expected = set(tracked) or {str(p.relative_to(ROOT)) for d in ("csrc", "driver") for p in (ROOT_PATH / d).iterdir()}
+    expected = set(tracked) or {str(p.relative_to(ROOT)) for d in ("csrc", "driver") for p in (ROOT_PATH / d).rglob("*")
+                                if p.is_file()}
     assert expected <= names, sorted(expected - names)
-    assert {"csrc/wintun.h", "csrc/platform_win32.c", "driver/tun_open.h", "setup.py", "pyproject.toml"} <= names
+    assert {"csrc/include/wintun/wintun.h", "csrc/common/platform_win32.c", "driver/kernel/tun_open.h", "setup.py", "pyproject.toml"} <= names
     with zipfile.ZipFile(wheel) as whl:
         so = [n for n in whl.namelist() if n.endswith(".so")]
         assert so == ["wintun/_wintun.abi3.so"], so

@@ -7,7 +7,7 @@
 #ifndef WINTUN_NETLINK_H
 #define WINTUN_NETLINK_H
 
-#include "../csrc/wintun_ext.h"
+#include "wintun_ext.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "wintun_ext.h"
-#include "../driver/emulated.h"
+#include "emulated.h"
 
 typedef struct
 {

@@ -5,7 +5,7 @@
  */
 #include "adapter.h"
 #include "logger.h"
-#include "native.h"
+
 #include "platform.h"
 
 #include <stdlib.h>

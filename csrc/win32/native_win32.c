@@ -8,7 +8,7 @@
 #include "loader.h"
 #include "logger.h"
 #include "platform.h"
-#include "session.h"
+#include "device.h"
 
 #include <stdlib.h>
 #include <string.h>

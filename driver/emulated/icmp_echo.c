@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "icmp_echo.h"
-#include "../csrc/platform.h"
+#include "platform.h"
 
 #include <string.h>
 #ifdef _WIN32

@@ -26,8 +26,8 @@
 #include "port.h"
 #include "tun_helper.h"
 #include "tun_open.h"
-#include "../csrc/adapter.h"
-#include "../csrc/logger.h"
+#include "device.h"
+#include "logger.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -5,7 +5,7 @@
 #ifndef WINTUN_TUN_OPEN_H
 #define WINTUN_TUN_OPEN_H
 
-#include "../csrc/wintun_ext.h"
+#include "wintun_ext.h"
 
 struct wt_tun_handles
 {

@@ -3,8 +3,8 @@
 #define _GNU_SOURCE
 #endif
 #include "tun_helper.h"
-#include "../csrc/logger.h"
-#include "../csrc/platform.h"
+#include "logger.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <linux/capability.h>

@@ -20,7 +20,7 @@
 #ifndef WINTUN_EMULATED_H
 #define WINTUN_EMULATED_H
 
-#include "../csrc/wintun_ext.h"
+#include "wintun_ext.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT
  *
- * The emulated backend: an adapter whose OS side lives in this process (driver/emulated.h).
+ * The emulated backend: an adapter whose OS side lives in this process (csrc/include/wintun/emulated.h).
  */
 #include "emulated.h"
 #include "icmp_echo.h"
 #include "port.h"
-#include "../csrc/adapter.h"
-#include "../csrc/logger.h"
+#include "device.h"
+#include "emulated_port.h"
+#include "logger.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -300,33 +301,11 @@ const wt_backend_ops wt_emulated_backend = {
     .get_up = emulated_get_up,
 };
 
-/* ---- the public C API of the emulated wire ---- */
+/* ---- what the emulated wire's API (csrc/core/emulated_api.c) does on a device ---- */
 
-/* The emulated port behind a live handle, held for the call (wt_adapter_leave), or NULL with
- * ERROR_INVALID_HANDLE or ERROR_NOT_SUPPORTED (another backend). */
-static struct wt_emulated *emulated_enter(WINTUN_ADAPTER_HANDLE adapter)
+DWORD wt_emulated_inject(struct wt_device *dev, const BYTE *const *packets, const DWORD *sizes, DWORD count)
 {
-    struct wt_device *dev = wt_adapter_enter(adapter);
-    if (!dev)
-        return NULL;
-    if (dev->ops != &wt_emulated_backend) {
-        wt_adapter_leave(adapter);
-        SetLastError(ERROR_NOT_SUPPORTED);
-        return NULL;
-    }
-    return dev->port;
-}
-
-static BOOL leave_with(WINTUN_ADAPTER_HANDLE adapter, DWORD err)
-{
-    wt_adapter_leave(adapter);
-    if (err)
-        SetLastError(err);
-    return !err;
-}
-
-static DWORD inject(struct wt_emulated *em, const BYTE *const *packets, const DWORD *sizes, DWORD count)
-{
+    struct wt_emulated *em = dev->port;
     if (!count || !packets || !sizes || count > WT_RECEIVE_BATCH)
         return ERROR_INVALID_PARAMETER;
     wt_packet batch[WT_RECEIVE_BATCH];
@@ -347,20 +326,9 @@ static DWORD inject(struct wt_emulated *em, const BYTE *const *packets, const DW
     return err;
 }
 
-BOOL WINAPI WintunEmulatedInjectPackets(WINTUN_ADAPTER_HANDLE adapter, const BYTE *const *packets, const DWORD *sizes,
-                                        DWORD count)
+DWORD wt_emulated_capture(struct wt_device *dev, BYTE *buffer, DWORD buffer_size, DWORD *packet_size)
 {
-    struct wt_emulated *em = emulated_enter(adapter);
-    return em ? leave_with(adapter, inject(em, packets, sizes, count)) : FALSE;
-}
-
-BOOL WINAPI WintunEmulatedInjectPacket(WINTUN_ADAPTER_HANDLE adapter, const BYTE *packet, DWORD size)
-{
-    return WintunEmulatedInjectPackets(adapter, &packet, &size, 1);
-}
-
-static DWORD capture_one(struct wt_emulated *em, BYTE *buffer, DWORD buffer_size, DWORD *packet_size)
-{
+    struct wt_emulated *em = dev->port;
     if (!packet_size || (!buffer && buffer_size))
         return ERROR_INVALID_PARAMETER;
     TUN_RING *ring = em->capture;
@@ -383,24 +351,11 @@ static DWORD capture_one(struct wt_emulated *em, BYTE *buffer, DWORD buffer_size
     return err;
 }
 
-BOOL WINAPI WintunEmulatedCapturePacket(WINTUN_ADAPTER_HANDLE adapter, BYTE *buffer, DWORD buffer_size, DWORD *packet_size)
-{
-    struct wt_emulated *em = emulated_enter(adapter);
-    return em ? leave_with(adapter, capture_one(em, buffer, buffer_size, packet_size)) : FALSE;
-}
+HANDLE wt_emulated_capture_event(struct wt_device *dev) { return ((struct wt_emulated *)dev->port)->capture_event; }
 
-HANDLE WINAPI WintunEmulatedGetCaptureEvent(WINTUN_ADAPTER_HANDLE adapter)
+DWORD wt_emulated_connect(struct wt_device *a, struct wt_device *b)
 {
-    struct wt_emulated *em = emulated_enter(adapter);
-    if (!em)
-        return NULL;
-    HANDLE event = em->capture_event;
-    wt_adapter_leave(adapter);
-    return event;
-}
-
-static DWORD connect_pair(struct wt_emulated *ea, struct wt_emulated *eb)
-{
+    struct wt_emulated *ea = a->port, *eb = b->port;
     if (ea == eb)
         return ERROR_INVALID_PARAMETER;
     DWORD err = ERROR_SUCCESS;
@@ -422,32 +377,13 @@ static DWORD connect_pair(struct wt_emulated *ea, struct wt_emulated *eb)
     return err;
 }
 
-BOOL WINAPI WintunEmulatedConnect(WINTUN_ADAPTER_HANDLE a, WINTUN_ADAPTER_HANDLE b)
+DWORD wt_emulated_disconnect(struct wt_device *dev)
 {
-    struct wt_emulated *ea = emulated_enter(a);
-    if (!ea)
-        return FALSE;
-    struct wt_emulated *eb = emulated_enter(b);
-    if (!eb) {
-        DWORD err = GetLastError();
-        wt_adapter_leave(a);
-        SetLastError(err);
-        return FALSE;
-    }
-    DWORD err = connect_pair(ea, eb);
-    wt_adapter_leave(b);
-    return leave_with(a, err);
-}
-
-BOOL WINAPI WintunEmulatedDisconnect(WINTUN_ADAPTER_HANDLE adapter)
-{
-    struct wt_emulated *em = emulated_enter(adapter);
-    if (!em)
-        return FALSE;
+    struct wt_emulated *em = dev->port;
     wt_mutex_lock(&pairs_lock);
     int wired = em->peer != NULL;
     wt_mutex_unlock(&pairs_lock);
     if (wired)
         unwire(em);
-    return leave_with(adapter, wired ? ERROR_SUCCESS : ERROR_NOT_FOUND);
+    return wired ? ERROR_SUCCESS : ERROR_NOT_FOUND;
 }

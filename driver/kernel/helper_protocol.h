@@ -32,7 +32,7 @@
 #ifndef WINTUN_HELPER_PROTOCOL_H
 #define WINTUN_HELPER_PROTOCOL_H
 
-#include "../csrc/wintun_ext.h"
+#include "wintun_ext.h"
 
 #include <stddef.h>
 #include <stdint.h>

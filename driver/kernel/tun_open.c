@@ -4,8 +4,8 @@
 #endif
 #include "tun_open.h"
 #include "netlink.h"
-#include "../csrc/logger.h"
-#include "../csrc/platform.h"
+#include "logger.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>

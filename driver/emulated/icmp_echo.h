@@ -6,7 +6,7 @@
 #ifndef WINTUN_ICMP_ECHO_H
 #define WINTUN_ICMP_ECHO_H
 
-#include "../csrc/wintun_ext.h"
+#include "wintun_ext.h"
 
 #include <stdint.h>
 
