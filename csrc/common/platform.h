@@ -45,25 +45,15 @@ typedef struct
 
 void wt_spinlock_wait(wt_spinlock *lock);
 
+/* Every supported compiler has the __atomic builtins (GCC, Clang, clang-cl; MSVC's cl.exe cannot
+ * build the library, setup.py says so). */
 static inline void wt_spinlock_lock(wt_spinlock *lock)
 {
-#if defined(_MSC_VER) && !defined(__clang__)
-    if (InterlockedExchange((volatile LONG *)&lock->held, 1))
-#else
     if (wt_atomic_exchange(&lock->held, 1, WT_ACQUIRE))
-#endif
         wt_spinlock_wait(lock);
 }
 
-static inline void wt_spinlock_unlock(wt_spinlock *lock)
-{
-#if defined(_MSC_VER) && !defined(__clang__)
-    _ReadWriteBarrier();
-    lock->held = 0;
-#else
-    wt_atomic_store(&lock->held, 0, WT_RELEASE);
-#endif
-}
+static inline void wt_spinlock_unlock(wt_spinlock *lock) { wt_atomic_store(&lock->held, 0, WT_RELEASE); }
 
 /* Starts fn(arg) on a new thread, a driver thread of the library (wt_thread_is_driver); returns
  * a Win32 error code. */
