@@ -45,7 +45,7 @@ typedef struct
 
 void wt_spinlock_wait(wt_spinlock *lock);
 
-/* Every supported compiler has the atomic builtins of atomic.h (GCC, Clang, clang-cl; MSVC's cl.exe cannot
+/* Every supported compiler has atomic.h's builtins (GCC, Clang, clang-cl; MSVC's cl.exe cannot
  * build the library, setup.py says so). */
 static inline void wt_spinlock_lock(wt_spinlock *lock)
 {
