@@ -75,7 +75,7 @@ $(BUILD)/$(1)/libwintun.a: $(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$(CORE_SRC))
 	ar rcs $$@ $$^
 $(BUILD)/$(1)/%: tests/%.c $(BUILD)/$(1)/libwintun.a $(HEADERS)
 	@mkdir -p $$(@D)
-	$(CC) $(CFLAGS_COMMON) $$(FLAVOUR_$(1)) -o $$@ $$< $$(call WHOLE,$(BUILD)/$(1)/libwintun.a) $(LDLIBS)
+	$(CC) $(CFLAGS_COMMON) $$(FLAVOUR_$(1)) -Itests -o $$@ $$< $$(call WHOLE,$(BUILD)/$(1)/libwintun.a) $(LDLIBS)
 endef
 $(foreach f,plain asan tsan,$(eval $(call flavour_rules,$(f))))
 

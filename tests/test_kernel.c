@@ -7,6 +7,7 @@
  */
 #include "helpers.h"
 #include "netlink.h"
+#include "offload_oracle.h"
 #include "tun_open.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static int enter_own_namespace(void)
@@ -452,6 +454,201 @@ static void test_private_namespace(void)
     CHECK_ERR(WintunCreateAdapterInNetns(L"wtk3", L"T", NULL, "no-such-namespace"), ERROR_FILE_NOT_FOUND);
 }
 
+/* ---- offloads: a TCP stream between two adapters, each in a namespace of its own ---- */
+
+/* An endpoint: a thread in a network namespace it made (unshare), where one adapter lives and
+ * its socket runs: the server receives and hashes, the client sends. */
+struct endpoint
+{
+    int server;
+    char netns[64];       /* /proc/<pid>/task/<tid>/ns/net */
+    int ready;            /* the namespace exists (atomic) */
+    int go;               /* the adapters are up: start (atomic) */
+    uint64_t bytes, hash; /* FNV-1a of what it sent or received */
+    int ok;
+};
+
+#define STREAM_BYTES (8u << 20)
+
+static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; ++i)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static int timeouts(int fd)
+{
+    struct timeval tv = { .tv_sec = 20 };
+    return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static void *endpoint_thread(void *arg)
+{
+    struct endpoint *e = arg;
+    if (unshare(CLONE_NEWNET) < 0) {
+        wt_atomic_store(&e->ready, -1, WT_RELEASE);
+        return NULL;
+    }
+    snprintf(e->netns, sizeof(e->netns), "/proc/%d/task/%ld/ns/net", (int)getpid(), (long)syscall(SYS_gettid));
+    wt_atomic_store(&e->ready, 1, WT_RELEASE);
+    while (!wt_atomic_load(&e->go, WT_ACQUIRE))
+        usleep(1000);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(5000) };
+    inet_pton(AF_INET, "10.95.0.2", &addr.sin_addr);
+    uint8_t *buf = malloc(1 << 16);
+    e->hash = 0xcbf29ce484222325ull;
+    if (e->server) {
+        int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+        setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(l, (struct sockaddr *)&addr, sizeof(addr)) == 0 && listen(l, 1) == 0 && !timeouts(l)) {
+            int c = accept(l, NULL, NULL);
+            ssize_t n = -1;
+            while (c >= 0 && !timeouts(c) && (n = recv(c, buf, 1 << 16, 0)) > 0) {
+                e->hash = fnv1a(e->hash, buf, (size_t)n);
+                e->bytes += (uint64_t)n;
+            }
+            e->ok = c >= 0 && n == 0;
+            if (c >= 0)
+                close(c);
+        }
+        close(l);
+    } else {
+        int c = -1;
+        for (int tries = 0; tries < 100 && c < 0; ++tries) { /* the server may not listen yet */
+            c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (timeouts(c) || connect(c, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+                close(c);
+                c = -1;
+                usleep(50000);
+            }
+        }
+        e->ok = c >= 0;
+        for (uint32_t sent = 0; e->ok && sent < STREAM_BYTES;) {
+            uint32_t chunk = STREAM_BYTES - sent < (1u << 16) ? STREAM_BYTES - sent : 1u << 16;
+            for (uint32_t i = 0; i < chunk; ++i)
+                buf[i] = (uint8_t)((sent + i) * 2654435761u >> 24);
+            ssize_t n = send(c, buf, chunk, MSG_NOSIGNAL);
+            if (n <= 0) {
+                e->ok = 0;
+                break;
+            }
+            e->hash = fnv1a(e->hash, buf, (size_t)n);
+            e->bytes += (uint64_t)n;
+            sent += (uint32_t)n;
+        }
+        if (c >= 0)
+            close(c);
+    }
+    free(buf);
+    return NULL;
+}
+
+struct forwarder
+{
+    WINTUN_SESSION_HANDLE from, to;
+    int *stop; /* atomic */
+    uint64_t packets, bad, largest;
+};
+
+/* Moves packets ring to ring, checking each: IP, no larger than the MTU, valid checksums. */
+static void *forward_thread(void *arg)
+{
+    struct forwarder *f = arg;
+    HANDLE event = WintunGetReadWaitEvent(f->from);
+    while (!wt_atomic_load(f->stop, WT_ACQUIRE)) {
+        DWORD size;
+        BYTE *p = WintunReceivePacket(f->from, &size);
+        if (!p) {
+            if (GetLastError() != ERROR_NO_MORE_ITEMS)
+                break;
+            WaitForSingleObject(event, 50);
+            continue;
+        }
+        int v4 = size >= 20 && (p[0] >> 4) == 4;
+        uint32_t l4 = v4 ? (p[0] & 15u) * 4 : 40;
+        uint8_t protocol = v4 ? p[9] : (size >= 40 ? p[6] : 0);
+        int valid = size <= 1500 && (v4 || (size >= 40 && (p[0] >> 4) == 6)) && (!v4 || ref_ip_valid(p)) &&
+                    (protocol != 6 || ref_l4_valid(p, size, l4, 6));
+        f->bad += !valid;
+        f->largest = size > f->largest ? size : f->largest;
+        ++f->packets;
+        BYTE *out = WintunAllocateSendPacket(f->to, size);
+        if (out) {
+            memcpy(out, p, size);
+            WintunSendPacket(f->to, out);
+        }
+        WintunReleaseReceivePacket(f->from, p);
+    }
+    return NULL;
+}
+
+static WINTUN_ADAPTER_HANDLE adapter_in(const WCHAR *name, const char *netns, const char *address)
+{
+    WINTUN_ADAPTER_HANDLE a = WintunCreateAdapterInNetns(name, L"T", NULL, netns);
+    if (!a)
+        return NULL;
+    WINTUN_ADDRESS addr = { .Family = AF_INET, .PrefixLength = 24 };
+    inet_pton(AF_INET, address, addr.Address);
+    WINTUN_OFFLOAD_MODE mode;
+    DWORD offloads = 0;
+    CHECK(WintunGetAdapterOffload(a, &mode, &offloads) && mode == WINTUN_OFFLOAD_TRANSPARENT && (offloads & 7) == 7);
+    CHECK(WintunSetAdapterMtu(a, 1500) && WintunAddAdapterAddress(a, &addr));
+    return a;
+}
+
+/* The kernel at each end moves TCP super-packets; the rings carry ordinary packets: cut on the way
+ * in, merged on the way out (under the sanitizers too). */
+static void test_offloads_carry_a_tcp_stream(void)
+{
+    struct endpoint server = { .server = 1 }, client = { 0 };
+    pthread_t ts, tc, f1, f2;
+    CHECK(pthread_create(&ts, NULL, endpoint_thread, &server) == 0 && pthread_create(&tc, NULL, endpoint_thread, &client) == 0);
+    while (!wt_atomic_load(&server.ready, WT_ACQUIRE) || !wt_atomic_load(&client.ready, WT_ACQUIRE))
+        usleep(1000);
+    if (server.ready < 0 || client.ready < 0) {
+        SKIP("no namespace for the endpoints (unshare refused)");
+        wt_atomic_store(&server.go, 1, WT_RELEASE);
+        wt_atomic_store(&client.go, 1, WT_RELEASE);
+        pthread_join(ts, NULL);
+        pthread_join(tc, NULL);
+        return;
+    }
+    WINTUN_ADAPTER_HANDLE a = adapter_in(L"wtoa", client.netns, "10.95.0.1"), b = adapter_in(L"wtob", server.netns, "10.95.0.2");
+    WINTUN_SESSION_HANDLE sa = a ? WintunStartSession(a, 0x400000) : NULL, sb = b ? WintunStartSession(b, 0x400000) : NULL;
+    CHECK(sa && sb);
+    int stop = 0;
+    struct forwarder ab = { sa, sb, &stop, 0, 0, 0 }, ba = { sb, sa, &stop, 0, 0, 0 };
+    if (sa && sb) {
+        pthread_create(&f1, NULL, forward_thread, &ab);
+        pthread_create(&f2, NULL, forward_thread, &ba);
+    }
+    wt_atomic_store(&server.go, 1, WT_RELEASE);
+    wt_atomic_store(&client.go, 1, WT_RELEASE);
+    pthread_join(tc, NULL);
+    pthread_join(ts, NULL);
+    wt_atomic_store(&stop, 1, WT_RELEASE);
+    if (sa && sb) {
+        pthread_join(f1, NULL);
+        pthread_join(f2, NULL);
+    }
+    CHECK(client.ok && server.ok);
+    CHECK(client.bytes == STREAM_BYTES && server.bytes == STREAM_BYTES && client.hash == server.hash);
+    CHECK(ab.packets > STREAM_BYTES / 1500 && ab.bad == 0 && ba.bad == 0 && ab.largest <= 1500);
+    WINTUN_ADAPTER_STATISTICS st;
+    CHECK(b && WintunGetAdapterStatistics(b, &st) && st.ReceiveErrors == 0 && st.ReceiveDiscards == 0);
+    printf("offloads: %llu packets A to B and %llu back through the rings, none larger than %llu bytes\n",
+           (unsigned long long)ab.packets, (unsigned long long)ba.packets, (unsigned long long)ab.largest);
+    if (sa)
+        WintunEndSession(sa);
+    if (sb)
+        WintunEndSession(sb);
+    if (a)
+        WintunCloseAdapter(a);
+    if (b)
+        WintunCloseAdapter(b);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -477,5 +674,6 @@ int main(void)
     RUN(test_ring_fills_as_wintun_says);
     RUN(test_private_namespace);
     RUN(test_private_namespace_without_descriptors);
+    RUN(test_offloads_carry_a_tcp_stream);
     return test_summary();
 }
