@@ -51,7 +51,10 @@ async def tcp_to_adapter(tun: wintun.TunDevice, reader: asyncio.StreamReader, he
             buffer += data
             view, offset = memoryview(buffer), 0
             while len(buffer) - offset >= 4:
-                end = offset + 4 + SUPER.unpack_from(buffer, offset)[0]
+                (size,) = SUPER.unpack_from(buffer, offset)
+                if size > wintun.MAX_IP_PACKET_SIZE:  # no ring packet is larger: not our peer
+                    raise ValueError(f"a frame of {size} bytes from the other end")
+                end = offset + 4 + size
                 if end > len(buffer):
                     break
                 tun.write(view[offset + 4:end])

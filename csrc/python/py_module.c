@@ -111,7 +111,7 @@ static PyObject *module_shutdown(PyObject *module, PyObject *Py_UNUSED(ignored))
 static PyObject *split_super_packet(PyObject *module, PyObject *arg)
 {
     Py_buffer view;
-    if (wt_get_buffer(arg, &view, 0, "split_super_packet() takes a bytes-like packet") < 0)
+    if (wt_get_buffer(arg, &view, 0, "split_super_packet()'s packet") < 0)
         return NULL;
     PyObject *result = NULL;
     BYTE *out = NULL;
