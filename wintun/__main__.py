@@ -140,6 +140,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"wintun {wintun.__version__}, driver half {version >> 16}.{version & 0xFFFF}")
     with open_demo_adapter(args.backend) as tun:
         replies = ping_demo(tun, args.count)
+        # The driver counts a write once the OS took it, which may be after the reply came back.
+        deadline = time.monotonic() + 1
+        while tun.stats.write_packets < 2 * args.count and time.monotonic() < deadline:
+            time.sleep(0.01)
         print(f"  {replies} of {2 * args.count} echo requests answered; counters: {tun.stats}")
     if args.pair_packets:
         pair_demo(args.pair_packets)
