@@ -9,7 +9,14 @@ unset DISPLAY
 mkdir -p "$WINEPREFIX"
 wineserver -p 2>/dev/null            # one persistent server: about 0.2 s a program instead of 1-4 s
 trap 'wineserver -k 2>/dev/null' EXIT
-wine cmd /c ver >/dev/null 2>&1 </dev/null   # creates the prefix on the first run
+# Creates the prefix on the first run; one another Wine made (say, before wine32 was installed)
+# cannot start programs any more ("could not load kernel32.dll"): it is made again.
+if ! wine cmd /c ver >/dev/null 2>&1 </dev/null; then
+    wineserver -k 2>/dev/null
+    rm -rf "$WINEPREFIX" && mkdir -p "$WINEPREFIX"
+    wineserver -p 2>/dev/null
+    wine cmd /c ver >/dev/null 2>&1 </dev/null || echo "Wine cannot start programs in $WINEPREFIX"
+fi
 . "$(dirname "$0")/summary.sh"
 failed=0
 for t in "$@"; do
