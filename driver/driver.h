@@ -53,6 +53,10 @@ typedef struct wt_port_ops
      * holds it until the stack returns the packets). The port counts each packet it took once:
      * ReceivePackets/Bytes if the OS side got it (WT_STAT_COUNT), else a drop or an error. */
     uint32_t (*transmit)(void *port, const wt_packet *packets, uint32_t count);
+    /* Optional: a session's rings are about to be served (called before the receive thread
+     * starts, under the registration lock): what the port fixes for the session, such as the
+     * format of its rings (vnet_hdr_in_rings), is then seen by every thread of the session. */
+    void (*session_starting)(void *port);
     /* Optional: a session's rings are registered (start delivering) / about to close (stop, and
      * return only once no packet is being produced any more). */
     DWORD (*session_started)(void *port);
@@ -103,7 +107,7 @@ typedef struct wt_driver
     int dead;          /* the adapter is gone: no more sessions */
     int disconnecting; /* read by the receive thread */
     int vnet_hdr_in_rings; /* super-packet mode: a virtio-net header before each packet (set by
-                            * the port's session_started, for that session) */
+                            * the port's session_starting, for that session) */
     struct wt_send_side send;
     struct wt_receive_side receive;
     const wt_port_ops *ops;

@@ -83,6 +83,9 @@ DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings)
     ResetEvent(driver->receive.stop);
     driver->receive.final_head = TUN_RING_CLOSED;
     driver->receive.spin_ns = WT_RECEIVE_SPIN_NS;
+    driver->vnet_hdr_in_rings = 0;
+    if (driver->ops->session_starting)
+        driver->ops->session_starting(driver->port); /* before the thread: it reads what this sets */
     if ((err = wt_thread_start(&driver->receive.thread, wt_receive_thread, driver))) {
         wt_log_error(err, "Failed to start the receive thread");
         goto out;

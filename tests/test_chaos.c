@@ -181,6 +181,9 @@ static void *chaos_thread(void *arg)
             WINTUN_ADAPTER_HANDLE h = __atomic_load_n(&extra[(r >> 16) % EXTRA], __ATOMIC_ACQUIRE);
             char ifname[16];
             WintunGetAdapterInterfaceName(h, ifname, sizeof(ifname)); /* emulated: NOT_SUPPORTED, or stale */
+            WINTUN_OFFLOAD_MODE mode;
+            WintunGetAdapterOffload(h, &mode, NULL);             /* NONE, or stale */
+            WintunSetAdapterOffload(h, (WINTUN_OFFLOAD_MODE)(r % 3)); /* NONE only, or stale */
             WINTUN_SESSION_HANDLE t = WintunStartSession(h, 0x20000);
             if (t) {
                 send_ipv4(t, 100, r);

@@ -538,7 +538,9 @@ static PyObject *TunDevice_up(TunDevice *self, PyObject *Py_UNUSED(ignored))
     }
     ResetEvent(self->cancel);
     WINTUN_OFFLOAD_MODE mode; /* the session's: the mode cannot change while it runs */
-    self->super_packets = WintunGetAdapterOffload(adapter, &mode, NULL) && mode == WINTUN_OFFLOAD_SUPER_PACKETS;
+    BOOL ok_mode;
+    WITHOUT_GIL(ok_mode, WintunGetAdapterOffload(adapter, &mode, NULL));
+    self->super_packets = ok_mode && mode == WINTUN_OFFLOAD_SUPER_PACKETS;
     self->read_event = WintunGetReadWaitEvent(session);
     self->session = session;
     result = Py_NewRef(Py_None);

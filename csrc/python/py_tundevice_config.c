@@ -133,8 +133,11 @@ PyObject *TunDevice_get_offload(TunDevice *self, void *c)
     (void)c;
     if (!adapter_of(self))
         return NULL;
+    WINTUN_ADAPTER_HANDLE adapter = self->adapter; /* GIL released: close() may run meanwhile */
     WINTUN_OFFLOAD_MODE mode;
-    if (!WintunGetAdapterOffload(self->adapter, &mode, NULL))
+    BOOL ok;
+    WITHOUT_GIL(ok, WintunGetAdapterOffload(adapter, &mode, NULL)); /* the registration lock */
+    if (!ok)
         return wt_raise(state_of(self), GetLastError(), "cannot read the offload mode");
     return PyUnicode_FromString(offload_names[mode]);
 }
@@ -157,9 +160,12 @@ PyObject *TunDevice_get_kernel_offloads(TunDevice *self, void *c)
     (void)c;
     if (!adapter_of(self))
         return NULL;
+    WINTUN_ADAPTER_HANDLE adapter = self->adapter;
     WINTUN_OFFLOAD_MODE mode;
     DWORD offloads;
-    if (!WintunGetAdapterOffload(self->adapter, &mode, &offloads))
+    BOOL ok;
+    WITHOUT_GIL(ok, WintunGetAdapterOffload(adapter, &mode, &offloads));
+    if (!ok)
         return wt_raise(state_of(self), GetLastError(), "cannot read the offloads");
     return PyLong_FromUnsignedLong(offloads);
 }

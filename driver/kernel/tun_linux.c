@@ -313,6 +313,16 @@ static void reader_thread(void *arg)
     }
 }
 
+/* The session's mode, fixed before its receive thread starts (registration_lock held, as
+ * WintunSetAdapterOffload holds it): the receive thread (transmit, the ring parser) and the
+ * reader thread see it from their start. */
+static void kernel_session_starting(void *port)
+{
+    struct wt_kernel *k = port;
+    k->session_mode = k->mode;
+    k->dev->driver.vnet_hdr_in_rings = k->mode == WINTUN_OFFLOAD_SUPER_PACKETS;
+}
+
 static DWORD kernel_session_started(void *port)
 {
     struct wt_kernel *k = port;
@@ -320,8 +330,6 @@ static DWORD kernel_session_started(void *port)
     while (read(k->stop_fd, &value, sizeof(value)) > 0) /* a previous session's stop */
         ;
     wt_atomic_store(&k->mtu, current_mtu(k), WT_RELAXED);
-    k->session_mode = k->mode; /* under registration_lock, as WintunSetAdapterOffload */
-    k->dev->driver.vnet_hdr_in_rings = k->mode == WINTUN_OFFLOAD_SUPER_PACKETS;
     DWORD err = wt_thread_start(&k->reader, reader_thread, k);
     if (err)
         return wt_log_error(err, "Failed to start the reader thread of \"%s\"", k->dev->name_utf8);
@@ -501,6 +509,7 @@ static uint32_t kernel_transmit(void *port, const wt_packet *packets, uint32_t c
 
 static const wt_port_ops kernel_port_ops = {
     .transmit = kernel_transmit,
+    .session_starting = kernel_session_starting,
     .session_started = kernel_session_started,
     .session_ending = kernel_session_ending,
 };
