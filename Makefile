@@ -21,7 +21,7 @@ CORE_SRC := $(filter-out %_win32.c,$(wildcard csrc/common/*.c)) $(PORTABLE_SRC) 
 WIN_SRC := $(filter-out %_posix.c,$(wildcard csrc/common/*.c)) $(PORTABLE_SRC) $(wildcard csrc/win32/*.c)
 HEADERS := $(wildcard csrc/*/*.h csrc/include/wintun/*.h driver/*.h driver/*/*.h tests/*.h)
 
-UNIT_TESTS := test_ring test_offload test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz test_kernel
+UNIT_TESTS := test_ring test_offload test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz test_kernel test_device
 STRESS_TESTS := test_stress test_chaos
 
 .PHONY: all lib python test test-c test-asan test-tsan test-fuzz fuzz test-python check-mingw check-pyd windows test-windows demo bench setup clean

@@ -118,10 +118,14 @@ typedef struct wt_driver
 void wt_driver_init(wt_driver *driver, const wt_port_ops *ops, void *port);
 void wt_driver_destroy(wt_driver *driver);
 
-/* Registers a session's rings (Wintun's TUN_IOCTL_REGISTER_RINGS). Returns ERROR_SUCCESS,
- * ERROR_ALREADY_INITIALIZED (a session is registered), ERROR_INVALID_PARAMETER (sizes, pointers,
- * events or the initial Send Tail), or the error of starting the receive thread. */
-DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings);
+/* Registers a client's rings: Wintun's TUN_IOCTL_REGISTER_RINGS, its input as the client gave it
+ * (input_size bytes, sizeof(TUN_REGISTER_RINGS) expected). Checks in the driver's order
+ * (docs/protocol.md §1.4, wintun_device.h): ERROR_DEV_NOT_EXIST (the adapter is gone), ERROR_ALREADY_INITIALIZED (a
+ * session is registered), ERROR_INVALID_PARAMETER (input size, ring sizes, pointers, alignment,
+ * the initial Send Tail), ERROR_NOACCESS (no input), ERROR_INVALID_HANDLE (an event that is not
+ * one), ERROR_INVALID_USER_BUFFER (ring memory), or the error of starting the receive thread. The
+ * driver holds its own references on both events until the session ends. */
+DWORD wt_driver_register(wt_driver *driver, const void *input, DWORD input_size);
 
 /* Ends the session on the driver side: the receive thread hands what the client had sent to the
  * port (or counts it as dropped), stops and sets Receive Head to 0xFFFFFFFF; then Send Tail is

@@ -26,22 +26,38 @@ void wt_driver_destroy(wt_driver *driver)
     wt_mutex_destroy(&driver->registration_lock);
 }
 
-/* Capacity, ring pointer and event of one half; Wintun's STATUS_INVALID_PARAMETER cases. */
-static DWORD check_half(const char *which, uint32_t ring_size, const TUN_RING *ring, HANDLE event, uint32_t *capacity)
+/* One half of the descriptor, in Wintun's order: capacity, ring and event present
+ * (ERROR_INVALID_PARAMETER), the event referenced (ERROR_INVALID_HANDLE: no open event), the
+ * ring's memory writable (ERROR_INVALID_USER_BUFFER). Wintun does not check the ring's alignment;
+ * it is checked here, since the ring's words are accessed atomically. */
+static DWORD take_half(const char *which, uint32_t ring_size, const TUN_RING *ring, HANDLE event, uint32_t *capacity,
+                       HANDLE *reference)
 {
+    DWORD err;
     *capacity = TUN_RING_CAPACITY(ring_size); /* unsigned: too small a size wraps to huge */
     if (!tun_ring_capacity_valid(*capacity))
         return wt_log_error(ERROR_INVALID_PARAMETER, "%s ring size 0x%x gives capacity 0x%x, not a power of two in [0x%x, 0x%x]",
                             which, ring_size, *capacity, TUN_MIN_RING_CAPACITY, TUN_MAX_RING_CAPACITY);
     if (!ring || !event)
         return wt_log_error(ERROR_INVALID_PARAMETER, "%s ring or its event is missing", which);
+    if ((uintptr_t)ring & (TUN_ALIGNMENT - 1))
+        return wt_log_error(ERROR_INVALID_PARAMETER, "%s ring is not aligned to %u bytes", which, TUN_ALIGNMENT);
+    if (!(*reference = wt_event_reference(event)))
+        return wt_log_error(ERROR_INVALID_HANDLE, "%s ring's TailMoved is not an open event", which);
+    if ((err = wt_memory_writable(ring, ring_size))) {
+        wt_event_dereference(*reference);
+        *reference = NULL;
+        return wt_log_error(err, "%s ring is not %u bytes of writable memory", which, ring_size);
+    }
     return ERROR_SUCCESS;
 }
 
-DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings)
+DWORD wt_driver_register(wt_driver *driver, const void *input, DWORD input_size)
 {
     DWORD err;
     uint32_t send_capacity, receive_capacity;
+    HANDLE send_event = NULL, receive_event = NULL;
+    TUN_REGISTER_RINGS rings;
 
     wt_mutex_lock(&driver->registration_lock);
     if (driver->dead) {
@@ -52,26 +68,38 @@ DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings)
         err = ERROR_ALREADY_INITIALIZED;
         goto out;
     }
-    if ((err = check_half("Send", rings->Send.RingSize, rings->Send.Ring, rings->Send.TailMoved, &send_capacity)) ||
-        (err = check_half("Receive", rings->Receive.RingSize, rings->Receive.Ring, rings->Receive.TailMoved, &receive_capacity)))
+    if (input_size != sizeof(rings)) {
+        err = wt_log_error(ERROR_INVALID_PARAMETER, "The rings' descriptor is %u bytes, not %u", (unsigned)input_size,
+                           (unsigned)sizeof(rings));
         goto out;
-    uint32_t send_tail = tun_load_acquire(&rings->Send.Ring->Tail);
+    }
+    if (!input) {
+        err = wt_log_error(ERROR_NOACCESS, "The rings' descriptor is missing");
+        goto out;
+    }
+    memcpy(&rings, input, sizeof(rings)); /* METHOD_BUFFERED: the driver reads its own copy */
+    if ((err = take_half("Send", rings.Send.RingSize, rings.Send.Ring, rings.Send.TailMoved, &send_capacity, &send_event)))
+        goto out;
+    uint32_t send_tail = tun_load_acquire(&rings.Send.Ring->Tail);
     if (send_tail >= send_capacity) {
         err = wt_log_error(ERROR_INVALID_PARAMETER, "Send ring Tail 0x%x is outside its capacity 0x%x", send_tail, send_capacity);
         goto out;
     }
+    if ((err = take_half("Receive", rings.Receive.RingSize, rings.Receive.Ring, rings.Receive.TailMoved, &receive_capacity,
+                         &receive_event)))
+        goto out;
 
     wt_mutex_lock(&driver->send.lock);
-    driver->send.ring = rings->Send.Ring;
+    driver->send.ring = rings.Send.Ring;
     driver->send.capacity = send_capacity;
     driver->send.tail = send_tail;
     driver->send.head_cache = send_tail; /* "nothing free" until Head is read */
-    driver->send.tail_moved = rings->Send.TailMoved;
+    driver->send.tail_moved = send_event;
     wt_mutex_unlock(&driver->send.lock);
 
-    driver->receive.ring = rings->Receive.Ring;
+    driver->receive.ring = rings.Receive.Ring;
     driver->receive.capacity = receive_capacity;
-    driver->receive.tail_moved = rings->Receive.TailMoved;
+    driver->receive.tail_moved = receive_event;
     if (!driver->receive.stop) {
         driver->receive.stop = CreateEventW(NULL, TRUE, FALSE, NULL);
         if (!driver->receive.stop) {
@@ -100,10 +128,20 @@ DWORD wt_driver_register(wt_driver *driver, const TUN_REGISTER_RINGS *rings)
     wt_atomic_store(&driver->registered, 1, WT_RELEASE);
     if (driver->ops->session_started && (err = driver->ops->session_started(driver->port))) {
         wt_mutex_unlock(&driver->registration_lock);
-        wt_driver_unregister(driver, rings->Send.Ring, NULL);
+        wt_driver_unregister(driver, rings.Send.Ring, NULL); /* gives the events back */
         return err;
     }
+    wt_mutex_unlock(&driver->registration_lock);
+    return ERROR_SUCCESS;
+
 out:
+    /* Not registered: the events taken are given back (and forgotten, if they were stored). */
+    if (send_event && driver->send.tail_moved == send_event)
+        driver->send.tail_moved = NULL;
+    if (receive_event && driver->receive.tail_moved == receive_event)
+        driver->receive.tail_moved = NULL;
+    wt_event_dereference(send_event);
+    wt_event_dereference(receive_event);
     wt_mutex_unlock(&driver->registration_lock);
     return err;
 }
@@ -171,6 +209,10 @@ void wt_driver_unregister(wt_driver *driver, const TUN_RING *send_ring, struct w
     wt_atomic_store(&driver->registered, 0, WT_RELEASE);
     driver->send.ring = NULL;
     driver->receive.ring = NULL;
+    /* The driver's references on the client's events (the Send one was signalled just above). */
+    wt_event_dereference(driver->send.tail_moved);
+    wt_event_dereference(driver->receive.tail_moved);
+    driver->send.tail_moved = driver->receive.tail_moved = NULL;
     wt_mutex_unlock(&driver->registration_lock);
 }
 

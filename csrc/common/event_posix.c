@@ -60,7 +60,9 @@ __attribute__((constructor)) static void pool_init(void) { pthread_atfork(NULL, 
 static struct wt_event *event_from(HANDLE h)
 {
     struct wt_event *e = h;
-    if (!e || wt_atomic_load(&e->magic, WT_ACQUIRE) != EVENT_MAGIC || e->generation != wt_process_generation()) {
+    /* An event is an allocation: aligned. Other handles (a device's, handle.h) have low bits set
+     * and are refused without being read. */
+    if (!e || ((uintptr_t)e & (_Alignof(struct wt_event) - 1)) || wt_atomic_load(&e->magic, WT_ACQUIRE) != EVENT_MAGIC || e->generation != wt_process_generation()) {
         SetLastError(ERROR_INVALID_HANDLE);
         return NULL;
     }
@@ -183,7 +185,7 @@ BOOL WintunCompat_ResetEvent(HANDLE h)
     return TRUE;
 }
 
-BOOL WintunCompat_CloseHandle(HANDLE h)
+BOOL wt_event_close(HANDLE h)
 {
     struct wt_event *e = event_from(h);
     int open = 0;
@@ -199,6 +201,14 @@ int WintunGetEventFd(HANDLE h)
 {
     struct wt_event *e = event_from(h);
     return e ? wt_atomic_load(&e->fd, WT_RELAXED) : -1;
+}
+
+HANDLE wt_event_reference(HANDLE h) { return event_acquire(h) ? h : NULL; }
+
+void wt_event_dereference(HANDLE h)
+{
+    if (h)
+        event_unref(h); /* our reference keeps the event, its magic included */
 }
 
 void wt_event_wake_all(HANDLE h)

@@ -97,6 +97,17 @@ void wt_ring_free(void *p, size_t size);
  * so that no reader stays blocked. On Windows it is SetEvent, which wakes one waiter of an
  * auto-reset event (Wintun itself wakes none). */
 void wt_event_wake_all(HANDLE event);
+/* The driver's own reference on a client's event, as Wintun's ObReferenceObjectByHandle: the
+ * handle to use until wt_event_dereference (the same on Linux, a duplicate on Windows), valid
+ * after the client closes its own; NULL with ERROR_INVALID_HANDLE if event is no open event. */
+HANDLE wt_event_reference(HANDLE event);
+void wt_event_dereference(HANDLE reference);
+/* Closes an event (CloseHandle's part for events, on Linux). */
+BOOL wt_event_close(HANDLE event);
+
+/* Whether [p, p + size) is writable memory of this process now (Wintun's MmProbeAndLockPages
+ * for IoWriteAccess); ERROR_SUCCESS, ERROR_INVALID_USER_BUFFER, or the error of finding out. */
+DWORD wt_memory_writable(const void *p, size_t size);
 
 /* Win32 error code for an errno value. */
 DWORD wt_win32_from_errno(int err);

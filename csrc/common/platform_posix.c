@@ -101,6 +101,38 @@ uint64_t wt_monotonic_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Walks /proc/self/maps (sorted by address): the range must be covered, without a gap, by
+ * mappings that are writable. Only at registration: a few hundred lines. */
+DWORD wt_memory_writable(const void *p, size_t size)
+{
+    uintptr_t cursor = (uintptr_t)p, end = cursor + size;
+    if (end < cursor)
+        return ERROR_INVALID_USER_BUFFER;
+    FILE *maps = fopen("/proc/self/maps", "re");
+    if (!maps)
+        return wt_win32_from_errno(errno);
+    char line[512];
+    DWORD err = ERROR_INVALID_USER_BUFFER;
+    while (cursor < end && fgets(line, sizeof(line), maps)) {
+        unsigned long long start, stop;
+        char perms[5];
+        const int whole = strchr(line, '\n') != NULL;
+        if (sscanf(line, "%llx-%llx %4s", &start, &stop, perms) != 3)
+            break;
+        while (!whole && fgets(line, sizeof(line), maps) && !strchr(line, '\n'))
+            ; /* the rest of a long path */
+        if (stop <= cursor)
+            continue;
+        if (start > cursor || perms[1] != 'w')
+            break;
+        cursor = (uintptr_t)stop;
+    }
+    if (cursor >= end)
+        err = ERROR_SUCCESS;
+    fclose(maps);
+    return err;
+}
+
 DWORD wt_random_bytes(void *buf, size_t size)
 {
     uint8_t *p = buf;
@@ -142,7 +174,9 @@ static const struct
     const char *text;
 } error_texts[] = {
     { ERROR_SUCCESS, "The operation completed successfully." },
+    { ERROR_INVALID_FUNCTION, "Incorrect function." },
     { ERROR_FILE_NOT_FOUND, "The system cannot find the file specified." },
+    { ERROR_PATH_NOT_FOUND, "The system cannot find the path specified." },
     { ERROR_TOO_MANY_OPEN_FILES, "Too many open files: no file descriptor is left." }, /* Windows: "The system cannot open the file." */
     { ERROR_ACCESS_DENIED, "Access is denied." },
     { ERROR_INVALID_HANDLE, "The handle is invalid." },
@@ -150,6 +184,7 @@ static const struct
     { ERROR_INVALID_DATA, "The data is invalid." },
     { ERROR_OUTOFMEMORY, "Not enough memory resources are available to complete this operation." },
     { ERROR_NOT_READY, "The device is not ready." },
+    { ERROR_SHARING_VIOLATION, "The process cannot access the file because it is being used by another process." },
     { ERROR_GEN_FAILURE, "A device attached to the system is not functioning." },
     { ERROR_HANDLE_EOF, "Reached the end of the file." },
     { ERROR_NOT_SUPPORTED, "The request is not supported." },
@@ -165,6 +200,8 @@ static const struct
     { ERROR_NO_MORE_ITEMS, "No more data is available." },
     { ERROR_VERSION_PARSE_ERROR, "Failed to parse the version." },
     { ERROR_NOT_FOUND, "Element not found." },
+    { ERROR_NOACCESS, "Invalid access to memory location." },
+    { ERROR_INVALID_USER_BUFFER, "The supplied user buffer is not valid for the requested operation." },
     { ERROR_NETWORK_UNREACHABLE, "The network location cannot be reached." },
     { ERROR_ALREADY_INITIALIZED, "An attempt was made to perform an initialization operation when initialization has already been completed." },
     { ERROR_PRIVILEGE_NOT_HELD, "A required privilege is not held by the client." },

@@ -102,6 +102,40 @@ void wt_ring_free(void *p, size_t size)
 
 void wt_event_wake_all(HANDLE event) { SetEvent(event); }
 
+HANDLE wt_event_reference(HANDLE event)
+{
+    HANDLE copy;
+    if (!event || !DuplicateHandle(GetCurrentProcess(), event, GetCurrentProcess(), &copy, 0, FALSE, DUPLICATE_SAME_ACCESS)) {
+        SetLastError(ERROR_INVALID_HANDLE);
+        return NULL;
+    }
+    return copy;
+}
+
+void wt_event_dereference(HANDLE reference)
+{
+    if (reference)
+        CloseHandle(reference);
+}
+
+BOOL wt_event_close(HANDLE event) { return CloseHandle(event); }
+
+DWORD wt_memory_writable(const void *p, size_t size)
+{
+    const DWORD writable = PAGE_READWRITE | PAGE_WRITECOPY | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY;
+    uintptr_t cursor = (uintptr_t)p, end = cursor + size;
+    if (end < cursor)
+        return ERROR_INVALID_USER_BUFFER;
+    while (cursor < end) {
+        MEMORY_BASIC_INFORMATION info;
+        if (!VirtualQuery((const void *)cursor, &info, sizeof(info)) || info.State != MEM_COMMIT ||
+            !(info.Protect & writable) || (info.Protect & PAGE_GUARD))
+            return ERROR_INVALID_USER_BUFFER;
+        cursor = (uintptr_t)info.BaseAddress + info.RegionSize;
+    }
+    return ERROR_SUCCESS;
+}
+
 void wt_error_text(DWORD code, char *buf, size_t size)
 {
     if (!size)

@@ -23,53 +23,12 @@
 #ifdef _WIN32
 #include <winsock2.h>
 #include <windows.h>
-#else
-#include "win32compat.h"
 #endif
 
-#define TUN_ALIGNMENT 4u
-#define TUN_ALIGN(Size) (((uint32_t)(Size) + (TUN_ALIGNMENT - 1)) & ~(TUN_ALIGNMENT - 1))
-#define TUN_MAX_IP_PACKET_SIZE 0xFFFFu
-#define TUN_MAX_PACKET_SIZE TUN_ALIGN(sizeof(uint32_t) + TUN_MAX_IP_PACKET_SIZE) /* 0x10004 */
-#define TUN_RING_TRAILING_BYTES (TUN_MAX_PACKET_SIZE - TUN_ALIGNMENT)        /* 0x10000 */
-#define TUN_MIN_RING_CAPACITY 0x20000u
-#define TUN_MAX_RING_CAPACITY 0x4000000u
+#include "wintun_device.h" /* the layouts and their constants: public, for raw clients */
+
+/* Set in a packet's Size while it is handed out (client side only, never seen by the driver). */
 #define TUN_PACKET_RELEASE 0x80000000u
-#define TUN_RING_CLOSED 0xFFFFFFFFu
-#define TUN_RING_WRAP(Value, Capacity) ((uint32_t)(Value) & ((Capacity)-1))
-#define TUN_RING_SIZE(Capacity) ((uint32_t)(sizeof(TUN_RING) + (Capacity) + TUN_RING_TRAILING_BYTES))
-#define TUN_RING_CAPACITY(Size) ((uint32_t)(Size) - (uint32_t)sizeof(TUN_RING) - TUN_RING_TRAILING_BYTES)
-
-typedef struct _TUN_RING
-{
-    volatile uint32_t Head;
-    volatile uint32_t Tail;
-    volatile int32_t Alertable;
-    uint8_t Data[];
-} TUN_RING;
-
-typedef struct _TUN_PACKET
-{
-    uint32_t Size;
-    uint8_t Data[];
-} TUN_PACKET;
-
-/* What a client hands the driver half when it starts a session (Wintun's IOCTL input). */
-typedef struct _TUN_REGISTER_RINGS
-{
-    struct
-    {
-        uint32_t RingSize;
-        TUN_RING *Ring;
-        HANDLE TailMoved;
-    } Send, Receive;
-} TUN_REGISTER_RINGS;
-
-_Static_assert(sizeof(TUN_RING) == 12, "TUN_RING header is 12 bytes");
-_Static_assert(offsetof(TUN_RING, Data) == 12, "ring data starts at offset 12");
-_Static_assert(sizeof(TUN_PACKET) == 4, "TUN_PACKET header is 4 bytes");
-_Static_assert(TUN_RING_TRAILING_BYTES == 0x10000, "trailing slack is 0x10000 bytes");
-_Static_assert(sizeof(void *) != 8 || sizeof(TUN_REGISTER_RINGS) == 48, "TUN_REGISTER_RINGS is 48 bytes on 64-bit");
 
 static inline int tun_ring_capacity_valid(uint64_t Capacity)
 {

@@ -61,6 +61,18 @@ void wt_device_unref(struct wt_device *dev)
         device_free(dev);
 }
 
+struct wt_device *wt_device_find_luid_index(uint32_t index)
+{
+    wt_mutex_lock(&registry_lock);
+    struct wt_device *dev = devices;
+    while (dev && dev->luid.Info.NetLuidIndex != index)
+        dev = dev->next;
+    if (dev)
+        ++dev->refs;
+    wt_mutex_unlock(&registry_lock);
+    return dev;
+}
+
 static int guid_equal(const GUID *a, const GUID *b) { return !memcmp(a, b, sizeof(GUID)); }
 
 /* Under the registry lock. */

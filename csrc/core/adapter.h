@@ -25,4 +25,8 @@ struct wt_adapter
 struct wt_device *wt_adapter_enter(WINTUN_ADAPTER_HANDLE adapter);
 void wt_adapter_leave(WINTUN_ADAPTER_HANDLE adapter);
 
+/* The adapter of this process whose LUID has that NetLuidIndex (its device, as CreateFileW
+ * names it), referenced (wt_device_unref), or NULL. */
+struct wt_device *wt_device_find_luid_index(uint32_t index);
+
 #endif

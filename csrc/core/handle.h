@@ -31,6 +31,7 @@ enum wt_handle_kind
 {
     WT_HANDLE_ADAPTER = 1,
     WT_HANDLE_SESSION = 2,
+    WT_HANDLE_DEVICE = 3, /* a device file (device_file.h): a HANDLE, told from an event by its low bits */
 };
 
 /* A new live handle for object, or 0 with ERROR_NOT_ENOUGH_MEMORY (table full or no memory). */

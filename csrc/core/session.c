@@ -7,6 +7,7 @@
  * right after it (as Wintun lays out its two rings).
  */
 #include "adapter.h"
+#include "device_file.h"
 #include "handle.h"
 #include "logger.h"
 #include "platform.h"
@@ -21,6 +22,7 @@ struct wt_session
     struct wt_session_head head; /* first: the ops (session.h) */
     uint32_t capacity;
     struct wt_device *dev;
+    struct wt_device_file *file; /* the device, opened as wintun.dll does, its rings registered on it */
     size_t memory_size;
     TUN_REGISTER_RINGS descriptor;
     /* Receive ring: the client produces (AllocateSendPacket/SendPacket). */
@@ -124,7 +126,7 @@ static void quarantine_sweep(void *memory, size_t size)
     }
 }
 
-static WINTUN_SESSION_HANDLE start_ring_session(struct wt_device *dev, DWORD capacity)
+WINTUN_SESSION_HANDLE wt_session_start(struct wt_device *dev, DWORD capacity)
 {
     DWORD err;
     /* The driver's order: an existing session first, then the capacity. */
@@ -169,13 +171,19 @@ static WINTUN_SESSION_HANDLE start_ring_session(struct wt_device *dev, DWORD cap
         err = wt_log_error(GetLastError(), "Failed to allocate the session handle");
         goto fail;
     }
-    /* The session's reference on the device is taken before the rings go to the driver: a close
-     * of the adapter meanwhile kills the driver, never frees the device under us. */
-    wt_device_ref(dev);
-    err = wt_driver_register(&dev->driver, &session->descriptor);
+    /* As wintun.dll: open the adapter's device, then register the rings on it. The file's
+     * reference on the device is taken before the rings go to the driver: a close of the adapter
+     * meanwhile kills the driver, never frees the device under us. */
+    session->file = wt_device_file_open(dev, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE);
+    if (!session->file) {
+        err = wt_log_error(GetLastError(), "Failed to open adapter device object");
+        wt_handle_retire(handle, WT_HANDLE_SESSION);
+        goto fail;
+    }
+    err = wt_device_file_ioctl(session->file, TUN_IOCTL_REGISTER_RINGS, &session->descriptor, sizeof(session->descriptor));
     if (err) {
         wt_log_error(err, "Failed to register rings");
-        wt_device_unref(dev);
+        wt_device_file_close(session->file);
         wt_handle_retire(handle, WT_HANDLE_SESSION);
         goto fail;
     }
@@ -207,7 +215,7 @@ WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE adapter, D
         }
         session = (WINTUN_SESSION_HANDLE)handle;
     } else {
-        session = start_ring_session(dev, capacity);
+        session = wt_session_start(dev, capacity);
     }
     wt_adapter_leave(adapter);
     return session;
@@ -239,7 +247,7 @@ static void end_ring_session(void *session_)
     /* Driver side first: the receive thread hands over what the client sent, Send Tail closes,
      * blocked readers wake. */
     struct wt_ring_ends ends;
-    wt_driver_unregister(&dev->driver, session->descriptor.Send.Ring, &ends);
+    wt_device_file_unregister(session->file, &ends);
     /* No call is in flight (the handle is retired), so the counts below are final: what the
      * client never read, and what it sent that the driver never took (it ended first). */
     const uint32_t capacity = session->capacity;
@@ -258,7 +266,7 @@ static void end_ring_session(void *session_)
     int outstanding = session->send.packets_to_release || session->receive.packets_to_release;
     CloseHandle(session->descriptor.Send.TailMoved);
     CloseHandle(session->descriptor.Receive.TailMoved);
-    wt_device_unref(dev);
+    wt_device_file_close(session->file); /* the device may go with it: dev is not used after */
     if (outstanding)
         quarantine_sweep(session, session->memory_size);
     else

@@ -8,6 +8,9 @@
 
 #include "device.h"
 
+/* WintunStartSession's ring session on a device (what the bundle client of device_file.c uses). */
+WINTUN_SESSION_HANDLE wt_session_start(struct wt_device *dev, DWORD capacity);
+
 TUN_RING *wt_session_send_ring(WINTUN_SESSION_HANDLE session);
 TUN_RING *wt_session_receive_ring(WINTUN_SESSION_HANDLE session);
 /* Publishes Tail of the Receive ring as a client does: store, full fence, wake if Alertable. */

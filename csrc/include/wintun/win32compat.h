@@ -14,6 +14,9 @@
  *   that fd yourself; use WaitForSingleObject/ResetEvent/CloseHandle.
  * - Named events and security attributes are not supported (the arguments must be NULL).
  * - WaitForMultipleObjects supports bWaitAll == FALSE only.
+ * - Files: CreateFileW opens an adapter's device only (wintun_device.h), and DeviceIoControl,
+ *   ReadFile and WriteFile serve such a handle, without overlapped I/O. CloseHandle closes an
+ *   event or a device handle; any other value gets ERROR_INVALID_HANDLE.
  * The Win32 names are macros over WintunCompat_* symbols, so the library exports nothing that
  * could collide with a real Win32 implementation.
  */
@@ -44,6 +47,42 @@ typedef WCHAR *LPWSTR;
 typedef const WCHAR *LPCWSTR;
 typedef void *HANDLE;
 typedef uint16_t ADDRESS_FAMILY;
+typedef void *LPVOID;
+typedef const void *LPCVOID;
+typedef DWORD *LPDWORD;
+
+typedef struct _OVERLAPPED
+{
+    uintptr_t Internal;
+    uintptr_t InternalHigh;
+    union
+    {
+        struct
+        {
+            DWORD Offset;
+            DWORD OffsetHigh;
+        };
+        void *Pointer;
+    };
+    HANDLE hEvent;
+} OVERLAPPED, *LPOVERLAPPED;
+
+typedef struct _SECURITY_ATTRIBUTES
+{
+    DWORD nLength;
+    LPVOID lpSecurityDescriptor;
+    BOOL bInheritHandle;
+} SECURITY_ATTRIBUTES, *LPSECURITY_ATTRIBUTES;
+
+#define INVALID_HANDLE_VALUE ((HANDLE)(intptr_t)-1)
+#define GENERIC_READ 0x80000000UL
+#define GENERIC_WRITE 0x40000000UL
+#define FILE_SHARE_READ 0x00000001UL
+#define FILE_SHARE_WRITE 0x00000002UL
+#define FILE_SHARE_DELETE 0x00000004UL
+#define OPEN_EXISTING 3
+#define FILE_ATTRIBUTE_NORMAL 0x00000080UL
+#define FILE_FLAG_OVERLAPPED 0x40000000UL
 
 #ifndef TRUE
 #define TRUE 1
@@ -80,7 +119,9 @@ typedef union _NET_LUID_LH
 
 /* Win32 error codes (winerror.h values). */
 #define ERROR_SUCCESS 0L
+#define ERROR_INVALID_FUNCTION 1L
 #define ERROR_FILE_NOT_FOUND 2L
+#define ERROR_PATH_NOT_FOUND 3L
 #define ERROR_TOO_MANY_OPEN_FILES 4L
 #define ERROR_ACCESS_DENIED 5L
 #define ERROR_INVALID_HANDLE 6L
@@ -88,6 +129,7 @@ typedef union _NET_LUID_LH
 #define ERROR_INVALID_DATA 13L
 #define ERROR_OUTOFMEMORY 14L
 #define ERROR_NOT_READY 21L
+#define ERROR_SHARING_VIOLATION 32L
 #define ERROR_NOT_SUPPORTED 50L
 #define ERROR_DEV_NOT_EXIST 55L
 #define ERROR_FILE_EXISTS 80L
@@ -102,9 +144,11 @@ typedef union _NET_LUID_LH
 #define ERROR_NO_MORE_ITEMS 259L
 #define ERROR_MORE_DATA 234L
 #define ERROR_VERSION_PARSE_ERROR 777L
+#define ERROR_NOACCESS 998L
 #define ERROR_NOT_FOUND 1168L
 #define ERROR_ALREADY_INITIALIZED 1247L
 #define ERROR_NETWORK_UNREACHABLE 1231L
+#define ERROR_INVALID_USER_BUFFER 1784L
 #define ERROR_PRIVILEGE_NOT_HELD 1314L
 #define ERROR_DEVICE_NOT_AVAILABLE 4319L
 #define ERROR_INF_IN_USE_BY_DEVICES 0xE000023DL
@@ -135,6 +179,16 @@ WINTUN_COMPAT_API BOOL WintunCompat_ResetEvent(HANDLE Event);
 WINTUN_COMPAT_API BOOL WintunCompat_CloseHandle(HANDLE Event);
 WINTUN_COMPAT_API DWORD WintunCompat_WaitForSingleObject(HANDLE Event, DWORD Milliseconds);
 WINTUN_COMPAT_API DWORD WintunCompat_WaitForMultipleObjects(DWORD Count, const HANDLE *Events, BOOL WaitAll, DWORD Milliseconds);
+WINTUN_COMPAT_API HANDLE WintunCompat_CreateFileW(LPCWSTR FileName, DWORD DesiredAccess, DWORD ShareMode,
+                                                  LPSECURITY_ATTRIBUTES SecurityAttributes, DWORD CreationDisposition,
+                                                  DWORD FlagsAndAttributes, HANDLE TemplateFile);
+WINTUN_COMPAT_API BOOL WintunCompat_DeviceIoControl(HANDLE Device, DWORD IoControlCode, LPVOID InBuffer, DWORD InBufferSize,
+                                                    LPVOID OutBuffer, DWORD OutBufferSize, LPDWORD BytesReturned,
+                                                    LPOVERLAPPED Overlapped);
+WINTUN_COMPAT_API BOOL WintunCompat_ReadFile(HANDLE File, LPVOID Buffer, DWORD NumberOfBytesToRead, LPDWORD NumberOfBytesRead,
+                                             LPOVERLAPPED Overlapped);
+WINTUN_COMPAT_API BOOL WintunCompat_WriteFile(HANDLE File, LPCVOID Buffer, DWORD NumberOfBytesToWrite,
+                                              LPDWORD NumberOfBytesWritten, LPOVERLAPPED Overlapped);
 
 /* The pollable file descriptor behind an event (readable while signalled), or -1 with
  * ERROR_INVALID_HANDLE. Linux only; owned by the event. */
@@ -148,6 +202,10 @@ WINTUN_COMPAT_API int WintunGetEventFd(HANDLE Event);
 #define CloseHandle WintunCompat_CloseHandle
 #define WaitForSingleObject WintunCompat_WaitForSingleObject
 #define WaitForMultipleObjects WintunCompat_WaitForMultipleObjects
+#define CreateFileW WintunCompat_CreateFileW
+#define DeviceIoControl WintunCompat_DeviceIoControl
+#define ReadFile WintunCompat_ReadFile
+#define WriteFile WintunCompat_WriteFile
 
 #ifdef __cplusplus
 }
