@@ -24,7 +24,7 @@ HEADERS := $(wildcard csrc/*/*.h csrc/include/wintun/*.h driver/*.h driver/*/*.h
 UNIT_TESTS := test_ring test_offload test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_event test_fuzz test_kernel test_device
 STRESS_TESTS := test_stress test_chaos
 
-.PHONY: all lib python test test-c test-asan test-tsan test-fuzz fuzz test-python check-mingw check-pyd windows test-windows demo bench setup clean
+.PHONY: all lib python test test-c test-asan test-tsan test-fuzz fuzz test-python check-mingw check-pyd windows windows-x64 windows-x86 test-windows demo bench setup clean
 
 all: lib $(BUILD)/example $(BUILD)/bench_pair $(BUILD)/wintun-helper python
 
@@ -98,63 +98,79 @@ check-mingw:
 	  -DWINTUN_BUILDING_DLL -shared -o $(BUILD)/mingw/wintun-core.dll $(WIN_SRC) $(WIN_LIBS)
 	@echo "mingw-w64 build of the core: OK"
 
-# Windows, cross-built with mingw-w64 (x86_64) and run under Wine:
+# Windows, cross-built with mingw-w64 for x64 (build/windows) and x86 (build/windows-x86: 32-bit
+# processes, as under WOW64) and run under Wine (wine64, wine32):
 #   wintun-portable.dll   the C library (the 14 functions and the extensions)
 #   wintun-standin.dll    the same, emulated by default: a stand-in for wintun.dll to test loaders
 #                         (never named wintun.dll: that name belongs to the official signed build)
 #   test_*.exe            the C tests that do not depend on Linux
-WIN_CC := x86_64-w64-mingw32-gcc
-WIN_DIR := $(BUILD)/windows
+# On x86, DLL exports are undecorated (--kill-at), as the official x86 wintun.dll's.
 WIN_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration $(INCLUDES) -Itests
 WIN_LIBS := -lbcrypt -lws2_32 -liphlpapi
 WIN_TESTS := test_ring test_offload test_session test_rundown test_adapter test_logger test_emulated test_icmp_echo test_fuzz test_stress \
              test_loader test_iphelper test_native test_crt_logger
 LOADER_SRC := csrc/win32/loader_win32.c csrc/common/logger.c csrc/common/spinlock.c csrc/common/platform_win32.c csrc/common/errno_map.c
+IPHELPER_SRC := csrc/win32/iphelper_win32.c csrc/common/logger.c csrc/common/spinlock.c csrc/common/platform_win32.c csrc/common/errno_map.c
+WIN_ARCHS := x64 x86
+WIN_DIR_x64 := $(BUILD)/windows
+WIN_CC_x64 := x86_64-w64-mingw32-gcc
+WIN_AR_x64 := x86_64-w64-mingw32-ar
+WIN_DLLFLAGS_x64 :=
+WIN_DIR_x86 := $(BUILD)/windows-x86
+WIN_CC_x86 := i686-w64-mingw32-gcc
+WIN_AR_x86 := i686-w64-mingw32-ar
+WIN_DLLFLAGS_x86 := -Wl,--kill-at
+WIN_DIR := $(WIN_DIR_x64)
+WIN_CC := $(WIN_CC_x64)
 
-windows: $(WIN_DIR)/wintun-portable.dll $(WIN_DIR)/wintun-standin.dll $(addprefix $(WIN_DIR)/,$(addsuffix .exe,$(WIN_TESTS)))
+define windows_rules
+windows-$(1): $$(WIN_DIR_$(1))/wintun-portable.dll $$(WIN_DIR_$(1))/wintun-standin.dll $$(addprefix $$(WIN_DIR_$(1))/,$$(addsuffix .exe,$$(WIN_TESTS)))
 
-$(WIN_DIR)/wintun-portable.dll: $(WIN_SRC) $(HEADERS)
-	@mkdir -p $(@D)
-	$(WIN_CC) $(WIN_CFLAGS) -DWINTUN_BUILDING_DLL -shared -static-libgcc -o $@ $(WIN_SRC) $(WIN_LIBS) \
-	  -Wl,--out-implib,$(WIN_DIR)/libwintun-portable.dll.a
+$$(WIN_DIR_$(1))/wintun-portable.dll: $$(WIN_SRC) $$(HEADERS)
+	@mkdir -p $$(@D)
+	$$(WIN_CC_$(1)) $$(WIN_CFLAGS) -DWINTUN_BUILDING_DLL -shared -static-libgcc $$(WIN_DLLFLAGS_$(1)) -o $$@ $$(WIN_SRC) $$(WIN_LIBS) \
+	  -Wl,--out-implib,$$(WIN_DIR_$(1))/libwintun-portable.dll.a
 
-$(WIN_DIR)/wintun-standin.dll: $(WIN_SRC) $(HEADERS)
-	@mkdir -p $(@D)
-	$(WIN_CC) $(WIN_CFLAGS) -DWINTUN_BUILDING_DLL -DWT_DEFAULT_BACKEND=WINTUN_BACKEND_EMULATED -DWT_NO_NATIVE -shared \
-	  -static-libgcc -o $@ $(WIN_SRC) $(WIN_LIBS)
+$$(WIN_DIR_$(1))/wintun-standin.dll: $$(WIN_SRC) $$(HEADERS)
+	@mkdir -p $$(@D)
+	$$(WIN_CC_$(1)) $$(WIN_CFLAGS) -DWINTUN_BUILDING_DLL -DWT_DEFAULT_BACKEND=WINTUN_BACKEND_EMULATED -DWT_NO_NATIVE -shared \
+	  -static-libgcc $$(WIN_DLLFLAGS_$(1)) -o $$@ $$(WIN_SRC) $$(WIN_LIBS)
 
 # The loader test links the loader only: the rest comes from the DLLs it loads.
-$(WIN_DIR)/test_loader.exe: tests/test_loader.c $(LOADER_SRC) $(HEADERS) $(WIN_DIR)/wintun-standin.dll $(WIN_DIR)/wintun-missing.dll
-	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(LOADER_SRC) -static $(WIN_LIBS)
+$$(WIN_DIR_$(1))/test_loader.exe: tests/test_loader.c $$(LOADER_SRC) $$(HEADERS) $$(WIN_DIR_$(1))/wintun-standin.dll $$(WIN_DIR_$(1))/wintun-missing.dll
+	$$(WIN_CC_$(1)) $$(WIN_CFLAGS) -o $$@ $$< $$(LOADER_SRC) -static $$(WIN_LIBS)
 
-IPHELPER_SRC := csrc/win32/iphelper_win32.c csrc/common/logger.c csrc/common/spinlock.c csrc/common/platform_win32.c csrc/common/errno_map.c
-$(WIN_DIR)/test_iphelper.exe: tests/test_iphelper.c $(IPHELPER_SRC) $(HEADERS)
-	@mkdir -p $(@D)
-	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(IPHELPER_SRC) -static $(WIN_LIBS)
+$$(WIN_DIR_$(1))/test_iphelper.exe: tests/test_iphelper.c $$(IPHELPER_SRC) $$(HEADERS)
+	@mkdir -p $$(@D)
+	$$(WIN_CC_$(1)) $$(WIN_CFLAGS) -o $$@ $$< $$(IPHELPER_SRC) -static $$(WIN_LIBS)
 
-# The Windows flavour's archive, as the Linux ones: one object per source, linked whole by the tests.
-$(WIN_DIR)/obj/%.o: %.c $(HEADERS)
-	@mkdir -p $(@D)
-	$(WIN_CC) $(WIN_CFLAGS) -c -o $@ $<
-$(WIN_DIR)/libwintun.a: $(patsubst %.c,$(WIN_DIR)/obj/%.o,$(WIN_SRC))
-	@rm -f $@
-	x86_64-w64-mingw32-ar rcs $@ $^
+# The flavour's archive, as the Linux ones: one object per source, linked whole by the tests.
+$$(WIN_DIR_$(1))/obj/%.o: %.c $$(HEADERS)
+	@mkdir -p $$(@D)
+	$$(WIN_CC_$(1)) $$(WIN_CFLAGS) -c -o $$@ $$<
+$$(WIN_DIR_$(1))/libwintun.a: $$(patsubst %.c,$$(WIN_DIR_$(1))/obj/%.o,$$(WIN_SRC))
+	@rm -f $$@
+	$$(WIN_AR_$(1)) rcs $$@ $$^
 
 # The kernel backend over the stand-in: the whole library, plus the DLLs it loads.
-$(WIN_DIR)/test_native.exe: tests/test_native.c $(WIN_DIR)/libwintun.a $(HEADERS) $(WIN_DIR)/wintun-standin.dll $(WIN_DIR)/wintun-missing.dll
-	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(call WHOLE,$(WIN_DIR)/libwintun.a) -static -lpthread $(WIN_LIBS)
+$$(WIN_DIR_$(1))/test_native.exe: tests/test_native.c $$(WIN_DIR_$(1))/libwintun.a $$(HEADERS) $$(WIN_DIR_$(1))/wintun-standin.dll $$(WIN_DIR_$(1))/wintun-missing.dll
+	$$(WIN_CC_$(1)) $$(WIN_CFLAGS) -o $$@ $$< $$(call WHOLE,$$(WIN_DIR_$(1))/libwintun.a) -static -lpthread $$(WIN_LIBS)
 
 # Wintun's example flow with a CRT logger, the library loaded with LoadLibraryExW: only the DLL.
-$(WIN_DIR)/test_crt_logger.exe: tests/test_crt_logger.c $(HEADERS) $(WIN_DIR)/wintun-standin.dll
-	$(WIN_CC) $(WIN_CFLAGS) -o $@ $<
+$$(WIN_DIR_$(1))/test_crt_logger.exe: tests/test_crt_logger.c $$(HEADERS) $$(WIN_DIR_$(1))/wintun-standin.dll
+	$$(WIN_CC_$(1)) $$(WIN_CFLAGS) -o $$@ $$<
 
-$(WIN_DIR)/wintun-missing.dll: tests/missing_export.c
-	@mkdir -p $(@D)
-	$(WIN_CC) -shared -o $@ $<
+$$(WIN_DIR_$(1))/wintun-missing.dll: tests/missing_export.c
+	@mkdir -p $$(@D)
+	$$(WIN_CC_$(1)) -shared $$(WIN_DLLFLAGS_$(1)) -o $$@ $$<
 
-$(WIN_DIR)/%.exe: tests/%.c $(WIN_DIR)/libwintun.a $(HEADERS)
-	@mkdir -p $(@D)
-	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< $(call WHOLE,$(WIN_DIR)/libwintun.a) -static -lpthread $(WIN_LIBS)
+$$(WIN_DIR_$(1))/%.exe: tests/%.c $$(WIN_DIR_$(1))/libwintun.a $$(HEADERS)
+	@mkdir -p $$(@D)
+	$$(WIN_CC_$(1)) $$(WIN_CFLAGS) -o $$@ $$< $$(call WHOLE,$$(WIN_DIR_$(1))/libwintun.a) -static -lpthread $$(WIN_LIBS)
+endef
+$(foreach a,$(WIN_ARCHS),$(eval $(call windows_rules,$(a))))
+
+windows: $(addprefix windows-,$(WIN_ARCHS))
 
 # The Python extension's Windows build, compiled and linked (not run: there is no Windows CPython
 # here) against CPython 3.11's headers and a python3.dll import library: abi3, as setup.py builds it.
@@ -175,8 +191,10 @@ $(WIN_DIR)/_wintun.pyd: $(WIN_SRC) $(PY_C_SRC) $(HEADERS)
 	  -DWIN32_LEAN_AND_MEAN -I$(CPYTHON)/Include -I$(CPYTHON)/PC -static-libgcc -o $@ $(WIN_SRC) $(PY_C_SRC) \
 	  -L$(CPYTHON) -lpython3 $(WIN_LIBS)
 
+# A line per architecture; x86 needs wine32 (scripts/setup.sh says why when it could not install it).
 test-windows: windows
-	@tests/run_windows_tests.sh $(WIN_DIR) $(WIN_TESTS)
+	@tests/run_windows_tests.sh $(WIN_DIR_x64) x64 $(WIN_TESTS)
+	@tests/run_windows_tests.sh $(WIN_DIR_x86) x86 $(WIN_TESTS)
 
 setup:
 	@scripts/setup.sh

@@ -1,11 +1,28 @@
 #!/usr/bin/env bash
-# Runs Windows test programs under Wine. Exit codes after a crash are unreliable there, so each
-# program's final "N passed, N failed, N skipped" line is what counts (docs/windows.md).
+# Runs Windows test programs of one architecture (x64 or x86) under Wine. Exit codes after a
+# crash are unreliable there, so each program's final "N passed, N failed, N skipped" line is what
+# counts (docs/windows.md). x86 programs need wine32; without it each program is a skip, with the
+# reason scripts/setup.sh recorded.
 set -u
-dir=$1; shift
+dir=$1; arch=$2; shift 2
 export WINEPREFIX=${WINEPREFIX:-${TMPDIR:-/tmp}/wintun-wine}
 export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;winedbg.exe=d"
 unset DISPLAY
+. "$(dirname "$0")/summary.sh"
+label="windows-$arch"
+
+if [ "$arch" = x86 ] && ! [ -x "${WINE32_LOADER:-/usr/lib/wine/wine}" ]; then  # wine32: the 32-bit loader
+    why="wine32 is not installed"
+    reason_file="$(dirname "$0")/../build/wine32-missing.txt"
+    [ -s "$reason_file" ] && why="$why: $(tr '\n' ' ' < "$reason_file" | cut -c1-300)"
+    for t in "$@"; do
+        echo "$label/$t: not run ($why); built: $dir/$t.exe"
+        summary_add "0 passed, 0 failed, 1 skipped"
+    done
+    summary_total "C tests ($label)"
+    exit 0
+fi
+
 mkdir -p "$WINEPREFIX"
 wineserver -p 2>/dev/null            # one persistent server: about 0.2 s a program instead of 1-4 s
 trap 'wineserver -k 2>/dev/null' EXIT
@@ -17,19 +34,18 @@ if ! wine cmd /c ver >/dev/null 2>&1 </dev/null; then
     wineserver -p 2>/dev/null
     wine cmd /c ver >/dev/null 2>&1 </dev/null || echo "Wine cannot start programs in $WINEPREFIX"
 fi
-. "$(dirname "$0")/summary.sh"
 failed=0
 for t in "$@"; do
     out=$(timeout 600 wine "$dir/$t.exe" </dev/null 2>&1 | tr -d '\r'); rc=$?
     last=$(summary_of "$out")
     if [ -z "$last" ] || ! summary_ok "$last"; then
         printf '%s\n' "$out" | tail -40
-        echo "FAILED: windows/$t (exit $rc)"
+        echo "FAILED: $label/$t (exit $rc)"
         failed=1
     else
-        echo "windows/$t: $last"
+        echo "$label/$t: $last"
     fi
     summary_add "$last"
 done
-summary_total "C tests (windows)"
+summary_total "C tests ($label)"
 exit $failed

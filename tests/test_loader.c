@@ -24,6 +24,9 @@ static void test_missing_file_and_default_search(void)
     /* No wintun.dll next to this program or in System32: never built, never shipped here. */
     CHECK(wt_dll_load(&dll, NULL, GetModuleHandleW(NULL)) == ERROR_MOD_NOT_FOUND);
     CHECK(logged(L"searched: the package's folder, the application's folder, System32"));
+    /* It names the official zip's DLL this process needs: the x86 one in a 32-bit process. */
+    CHECK(logged(sizeof(void *) == 4 ? L"this 32-bit process needs the official zip's bin/x86/wintun.dll"
+                                     : L"this 64-bit process needs the official zip's bin/amd64/wintun.dll"));
 }
 
 static void test_missing_export(void)

@@ -22,6 +22,35 @@ static void test_layout(void)
     CHECK(WINTUN_MIN_RING_CAPACITY == TUN_MIN_RING_CAPACITY && WINTUN_MAX_RING_CAPACITY == TUN_MAX_RING_CAPACITY);
 }
 
+/* TUN_IOCTL_REGISTER_RINGS's input, both layouts: 48 bytes from a 64-bit process (pointers and
+ * handles 8-aligned), 24 from a 32-bit one, which is what a 64-bit Wintun driver takes from WOW64
+ * processes (TUN_REGISTER_RINGS_32). This test runs as an x86 program under wine32 too. */
+static void test_register_rings_layouts(void)
+{
+    CHECK(sizeof(TUN_REGISTER_RINGS_32) == 24);
+    CHECK(offsetof(TUN_REGISTER_RINGS_32, Send.RingSize) == 0);
+    CHECK(offsetof(TUN_REGISTER_RINGS_32, Send.Ring) == 4);
+    CHECK(offsetof(TUN_REGISTER_RINGS_32, Send.TailMoved) == 8);
+    CHECK(offsetof(TUN_REGISTER_RINGS_32, Receive.RingSize) == 12);
+    CHECK(offsetof(TUN_REGISTER_RINGS_32, Receive.Ring) == 16);
+    CHECK(offsetof(TUN_REGISTER_RINGS_32, Receive.TailMoved) == 20);
+    const size_t p = sizeof(void *);
+    CHECK(offsetof(TUN_REGISTER_RINGS, Send.Ring) == p);
+    CHECK(offsetof(TUN_REGISTER_RINGS, Send.TailMoved) == 2 * p);
+    CHECK(offsetof(TUN_REGISTER_RINGS, Receive.RingSize) == 3 * p);
+    CHECK(offsetof(TUN_REGISTER_RINGS, Receive.Ring) == 4 * p);
+    CHECK(offsetof(TUN_REGISTER_RINGS, Receive.TailMoved) == 5 * p);
+    if (p == 4) {
+        /* A 32-bit process's own descriptor is the 32-bit layout, byte for byte. */
+        TUN_REGISTER_RINGS native = { { 0x3000C, (TUN_RING *)(uintptr_t)0x10000, (HANDLE)(uintptr_t)0x44 },
+                                      { 0x3000C, (TUN_RING *)(uintptr_t)0x50000, (HANDLE)(uintptr_t)0x48 } };
+        TUN_REGISTER_RINGS_32 wow = { { 0x3000C, 0x10000, 0x44 }, { 0x3000C, 0x50000, 0x48 } };
+        CHECK(!memcmp(&native, &wow, 24));
+    }
+    CHECK(TUN_IOCTL_REGISTER_RINGS == 0xCA6CE5C0u && TUN_IOCTL_REGISTER_RINGS_2019 == 0x22E000u);
+    CHECK(sizeof(TUN_BUNDLE_PACKET) == 16 && TUN_BUNDLE_MAX_IP_PACKET_SIZE == 0xEFF0);
+}
+
 static void test_arithmetic(void)
 {
     CHECK(tun_ring_capacity_valid(0x20000));
@@ -122,6 +151,7 @@ int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     RUN(test_layout);
+    RUN(test_register_rings_layouts);
     RUN(test_arithmetic);
     RUN(test_wrap_vector);
     RUN(test_full_ring);

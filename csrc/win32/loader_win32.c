@@ -21,6 +21,19 @@ static const struct
 #undef EXPORT
 };
 
+/* Which of the official zip's wintun.dll a process of this build loads: a 32-bit process (also on
+ * 64-bit Windows, under WOW64) the x86 one, whose sessions the 64-bit driver serves. */
+#if defined(__aarch64__) || defined(_M_ARM64)
+#define WT_PROCESS_ARCH "arm64"
+#define WT_WINTUN_DLL_FOLDER "bin/arm64"
+#elif defined(_WIN64)
+#define WT_PROCESS_ARCH "64-bit"
+#define WT_WINTUN_DLL_FOLDER "bin/amd64"
+#else
+#define WT_PROCESS_ARCH "32-bit"
+#define WT_WINTUN_DLL_FOLDER "bin/x86"
+#endif
+
 /* The folder of module (with a trailing backslash) into buf; 0 if unknown. */
 static size_t module_folder(HMODULE module, WCHAR *buf, size_t size)
 {
@@ -76,8 +89,10 @@ DWORD wt_dll_load(WINTUN_DLL *dll, LPCWSTR path, HMODULE anchor)
     if (!dll->Module) {
         DWORD err = GetLastError();
         if (err == ERROR_MOD_NOT_FOUND || err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND)
-            return wt_log_error(ERROR_MOD_NOT_FOUND, "Failed to load %s (searched: %s)", shown,
-                                path ? "the given path" : "the package's folder, the application's folder, System32");
+            return wt_log_error(ERROR_MOD_NOT_FOUND, "Failed to load %s (searched: %s; this %s process needs the "
+                                "official zip's %s)", shown,
+                                path ? "the given path" : "the package's folder, the application's folder, System32",
+                                WT_PROCESS_ARCH, WT_WINTUN_DLL_FOLDER "/wintun.dll");
         return wt_log_error(err, "Failed to load %s", shown);
     }
     for (size_t i = 0; i < sizeof(exports) / sizeof(exports[0]); ++i) {
