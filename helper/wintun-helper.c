@@ -186,6 +186,9 @@ static void create(int index, const struct wt_helper_request *req, struct wt_hel
         say("%s: refused adapter \"%s\": %s", c->who, req->create.name, reply->text);
         return;
     }
+    GUID guid;
+    memcpy(&guid, req->create.guid, sizeof(guid));
+    wt_tun_mark_adapter(h.nl_fd, h.ifindex, &guid, req->create.tunnel_type);
     close(h.nl_fd); /* configuration goes through the helper's own socket */
     *a = (struct adapter){ .client = index, .id = ++c->next_id, .uid = c->cred.uid, .tun_fd = h.tun_fd,
                            .ifindex = h.ifindex };

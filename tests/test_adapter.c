@@ -188,10 +188,56 @@ static void test_configuration(void)
     CHECK_ERR(WintunGetAdapterGUID(NULL, NULL), ERROR_INVALID_HANDLE);
 }
 
+/* Wintun 0.9's enumeration of a pool, by tunnel type. */
+struct enumerated
+{
+    int count, stop_after;
+    WINTUN_ADAPTER_HANDLE close_me; /* closed from inside the callback */
+    WCHAR last[64];
+};
+
+static BOOL CALLBACK count_adapter(WINTUN_ADAPTER_HANDLE adapter, LPARAM param)
+{
+    struct enumerated *e = (struct enumerated *)param;
+    CHECK(WintunGetAdapterTunnelType(adapter, e->last, 64));
+    if (e->close_me) {
+        WintunCloseAdapter(e->close_me); /* no lock is held: the callback may close adapters */
+        e->close_me = NULL;
+    }
+    return ++e->count != e->stop_after;
+}
+
+static void test_enumerate_by_tunnel_type(void)
+{
+    WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"enum-a"), b = emulated_adapter(L"enum-b");
+    WINTUN_ADAPTER_HANDLE c = WintunCreateAdapterEx(L"enum-c", L"Other Pool", NULL, WINTUN_BACKEND_EMULATED);
+    struct enumerated e = { 0 };
+    CHECK(WintunEnumAdapters(L"TEST", count_adapter, (LPARAM)&e) && e.count == 2 && !wcscmp(e.last, L"Test"));
+    e = (struct enumerated){ 0 };
+    CHECK(WintunEnumAdapters(L"other pool", count_adapter, (LPARAM)&e) && e.count == 1 && !wcscmp(e.last, L"Other Pool"));
+    e = (struct enumerated){ .stop_after = 1 };
+    CHECK(WintunEnumAdapters(NULL, count_adapter, (LPARAM)&e) && e.count == 1);
+    e = (struct enumerated){ 0 };
+    CHECK(WintunEnumAdapters(L"No Such Pool", count_adapter, (LPARAM)&e) && e.count == 0);
+    CHECK_ERR(WintunEnumAdapters(L"", count_adapter, 0), ERROR_INVALID_PARAMETER);
+    CHECK_ERR(WintunEnumAdapters(L"Test", NULL, 0), ERROR_INVALID_PARAMETER);
+    WCHAR small[3];
+    CHECK_ERR(WintunGetAdapterTunnelType(a, small, 3), ERROR_INSUFFICIENT_BUFFER);
+    /* The callback closes an adapter that is still to come: it is skipped or seen, never freed under it. */
+    e = (struct enumerated){ .close_me = b };
+    CHECK(WintunEnumAdapters(L"Test", count_adapter, (LPARAM)&e) && (e.count == 1 || e.count == 2));
+    e = (struct enumerated){ 0 };
+    CHECK(WintunEnumAdapters(L"Test", count_adapter, (LPARAM)&e) && e.count == 1);
+    CHECK(adapter_still_works(a, 5));
+    WintunCloseAdapter(a);
+    WintunCloseAdapter(c);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     RUN(test_create_open_close);
+    RUN(test_enumerate_by_tunnel_type);
     RUN(test_random_guids_and_luids_unique);
     RUN(test_names);
     RUN(test_backend_choice);

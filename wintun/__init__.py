@@ -25,6 +25,8 @@ import math
 import os
 import subprocess
 import ipaddress
+import json
+import re
 import sys
 import uuid
 from typing import List, NamedTuple, Optional, Tuple, Union
@@ -55,6 +57,8 @@ from .emulated import EmulatedOS
 
 __all__ = [
     "TunDevice",
+    "AdapterInfo",
+    "list_adapters",
     "Statistics",
     "EmulatedOS",
     "set_logger",
@@ -378,3 +382,55 @@ def _check_timeout(timeout: Optional[float]) -> None:
 def _set_ready(future: "asyncio.Future[bool]") -> None:
     if not future.done():
         future.set_result(True)
+
+
+class AdapterInfo(NamedTuple):
+    """One adapter, as :func:`list_adapters` finds it."""
+
+    name: str
+    tunnel_type: str  # Wintun 0.9-0.13's pool
+    backend: str  # 'kernel' or 'emulated'
+    luid: int  # NET_LUID: IfType 53 << 48 | NetLuidIndex << 24
+    guid: str
+    state: str  # 'up', 'down' or 'unknown'
+    ifname: str  # the kernel's interface name ('' for an emulated adapter)
+    this_process: bool  # made or opened by this process (else found on the system: Linux)
+
+
+_ALIAS = re.compile(r"wintun:\{([0-9A-Fa-f-]{36})\}:(.*)", re.S)
+
+
+def _system_adapters() -> List[AdapterInfo]:
+    """Kernel adapters of any process in this network namespace (Linux): the interfaces this library
+    marked with the alias "wintun:{GUID}:<tunnel type>" when it made them, directly or through
+    wintun-helper. Read with `ip -j link`; none if that fails."""
+    if not sys.platform.startswith("linux"):
+        return []
+    try:
+        out = subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True, timeout=10)
+        links = json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else []
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return []
+    found = []
+    for link in links:
+        match = _ALIAS.fullmatch(link.get("ifalias") or "")
+        if not match:
+            continue
+        ifname = link.get("ifname", "")
+        name = (link.get("altnames") or [ifname])[0]  # a long name is the interface's alternative name
+        luid = (53 << 48) | ((int(link.get("ifindex", 0)) & 0xFFFFFF) << 24)
+        state = "up" if "UP" in (link.get("flags") or []) else "down"
+        found.append(AdapterInfo(name, match.group(2), "kernel", luid, match.group(1).lower(), state, ifname, False))
+    return found
+
+
+def list_adapters(tunnel_type: Optional[str] = None, system: bool = True) -> List[AdapterInfo]:
+    """The adapters of this process (WintunEnumAdapters), then, with system (Linux), the kernel
+    adapters other processes made in this network namespace; of one tunnel type (Wintun 0.9's pool,
+    compared without case) or all. Sorted by name."""
+    own = [AdapterInfo(**info, this_process=True) for info in _wintun.list_adapters(tunnel_type)]
+    seen = {info.luid for info in own if info.backend == "kernel"}
+    others = [info for info in _system_adapters() if info.luid not in seen] if system else []
+    if tunnel_type is not None:
+        others = [info for info in others if info.tunnel_type.casefold() == tunnel_type.casefold()]
+    return sorted(own + others, key=lambda info: (info.name.casefold(), info.luid))

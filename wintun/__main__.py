@@ -1,7 +1,9 @@
-"""python -m wintun: ``info`` (version and backends) and ``demo`` (traffic through an adapter)."""
+"""python -m wintun: ``info`` (version and backends), ``demo`` (traffic through an adapter) and
+``list`` (adapters, by tunnel type)."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -150,6 +152,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if replies == 2 * args.count else 1
 
 
+def cmd_list(args: argparse.Namespace) -> int:
+    adapters = wintun.list_adapters(args.type)
+    if args.json:
+        print(json.dumps([info._asdict() for info in adapters], indent=2))
+        return 0
+    if not adapters:
+        print("no adapters" + (f" of tunnel type {args.type!r}" if args.type else "")
+              + ("" if WINDOWS else " in this network namespace"))
+        return 0
+    rows = [("NAME", "TYPE", "BACKEND", "LUID", "GUID", "STATE", "INTERFACE")]
+    rows += [(i.name, i.tunnel_type, i.backend, f"0x{i.luid:016x}", i.guid, i.state, i.ifname or "-") for i in adapters]
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m wintun", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -162,6 +181,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     demo.add_argument("--pair-packets", type=int, default=200000,
                       help="packets pushed through an emulated pair afterwards (0: skip)")
     demo.set_defaults(run=cmd_demo)
+    listing = commands.add_parser("list", help="the adapters (kernel ones of every process in this network namespace), "
+                                               "with name, tunnel type, backend, LUID, GUID and state")
+    listing.add_argument("--type", metavar="T", help="only those of tunnel type T (Wintun 0.9's pool; case ignored)")
+    listing.add_argument("--json", action="store_true", help="as JSON")
+    listing.set_defaults(run=cmd_list)
     args = parser.parse_args(argv)
     if getattr(args, "count", 1) < 1 or getattr(args, "pair_packets", 0) < 0:
         parser.error("--count must be at least 1 and --pair-packets not negative")

@@ -500,16 +500,71 @@ struct name_buffer
     DWORD size;
 };
 
-static DWORD get_name(struct wt_device *dev, void *arg)
+static DWORD copy_wide(const WCHAR *text, struct name_buffer *out)
 {
-    struct name_buffer *out = arg;
-    size_t len = wt_wide_len(dev->name);
+    size_t len = wt_wide_len(text);
     if (!out->name)
         return ERROR_INVALID_PARAMETER;
     if (out->size <= len)
         return ERROR_INSUFFICIENT_BUFFER;
-    memcpy(out->name, dev->name, (len + 1) * sizeof(WCHAR));
+    memcpy(out->name, text, (len + 1) * sizeof(WCHAR));
     return ERROR_SUCCESS;
+}
+
+static DWORD get_name(struct wt_device *dev, void *arg) { return copy_wide(dev->name, arg); }
+static DWORD get_tunnel_type(struct wt_device *dev, void *arg) { return copy_wide(dev->tunnel_type, arg); }
+
+BOOL WINAPI WintunGetAdapterTunnelType(WINTUN_ADAPTER_HANDLE adapter, WCHAR *type, DWORD size)
+{
+    struct name_buffer out = { type, size };
+    return with_device(adapter, get_tunnel_type, &out);
+}
+
+BOOL WINAPI WintunEnumAdapters(LPCWSTR tunnel_type, WINTUN_ENUM_CALLBACK callback, LPARAM param)
+{
+    if (!callback || (tunnel_type && !*tunnel_type)) {
+        SetLastError(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    /* The matching devices, referenced, so that the callback runs with no lock held and may
+     * call anything, closing adapters (these too) included. */
+    struct wt_device **found = NULL;
+    size_t count = 0, room = 0;
+    wt_mutex_lock(&registry_lock);
+    for (struct wt_device *dev = devices; dev; dev = dev->next) {
+        if (tunnel_type && wt_wide_casecmp(dev->tunnel_type, tunnel_type))
+            continue;
+        if (count == room) {
+            struct wt_device **more = realloc(found, (room = room ? 2 * room : 8) * sizeof(*found));
+            if (!more) {
+                wt_mutex_unlock(&registry_lock);
+                while (count)
+                    wt_device_unref(found[--count]);
+                free(found);
+                SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+                return FALSE;
+            }
+            found = more;
+        }
+        ++dev->refs;
+        found[count++] = dev;
+    }
+    wt_mutex_unlock(&registry_lock);
+    size_t i = 0;
+    for (int go_on = 1; i < count && go_on; ++i) {
+        /* A handle of the callback's own, as 0.9's: closed when it returns (the adapter stays). */
+        WINTUN_ADAPTER_HANDLE adapter = wt_atomic_load(&found[i]->removed, WT_ACQUIRE) ? NULL : new_handle(found[i], 0);
+        if (!adapter) {
+            wt_device_unref(found[i]);
+            continue;
+        }
+        go_on = callback(adapter, param);
+        WintunCloseAdapter(adapter); /* gives the reference back */
+    }
+    for (; i < count; ++i)
+        wt_device_unref(found[i]);
+    free(found);
+    return TRUE;
 }
 
 BOOL WINAPI WintunGetAdapterName(WINTUN_ADAPTER_HANDLE adapter, WCHAR *name, DWORD size)

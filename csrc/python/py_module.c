@@ -6,6 +6,10 @@
 #include "pywintun.h"
 #include "logger.h"
 
+#include <stdlib.h>
+
+#define WT_LIST_NAME 130
+
 /* PyType_GetModuleByDef is not in the Stable ABI before 3.13: the MRO is walked instead, once
  * per TunDevice (which keeps the result). */
 wt_state *wt_state_of_type(PyTypeObject *type)
@@ -154,7 +158,107 @@ done:
     return result;
 }
 
+/* list_adapters(tunnel_type=None): this process's adapters, through WintunEnumAdapters. */
+struct listed
+{
+    WCHAR name[WT_LIST_NAME], type[WT_LIST_NAME];
+    char ifname[WT_LIST_NAME];
+    WINTUN_BACKEND backend;
+    NET_LUID luid;
+    GUID guid;
+    int up; /* -1: unknown */
+};
+
+struct listing
+{
+    struct listed *items;
+    size_t count, room;
+    int failed;
+};
+
+/* Without the GIL (a kernel adapter's state is a netlink request): C data only. */
+static BOOL CALLBACK list_one(WINTUN_ADAPTER_HANDLE adapter, LPARAM param)
+{
+    struct listing *l = (struct listing *)param;
+    if (l->count == l->room) {
+        struct listed *more = realloc(l->items, (l->room = l->room ? 2 * l->room : 8) * sizeof(*more));
+        if (!more) {
+            l->failed = 1;
+            return FALSE;
+        }
+        l->items = more;
+    }
+    struct listed *item = &l->items[l->count];
+    BOOL up = FALSE;
+    if (!WintunGetAdapterName(adapter, item->name, WT_LIST_NAME) || !WintunGetAdapterTunnelType(adapter, item->type, WT_LIST_NAME))
+        return TRUE; /* closed meanwhile */
+    if (!WintunGetAdapterInterfaceName(adapter, item->ifname, sizeof(item->ifname)))
+        item->ifname[0] = 0;
+    item->backend = WintunGetAdapterBackend(adapter);
+    WintunGetAdapterLUID(adapter, &item->luid);
+    if (!WintunGetAdapterGUID(adapter, &item->guid))
+        return TRUE;
+    item->up = WintunGetAdapterUp(adapter, &up) ? !!up : -1;
+    ++l->count;
+    return TRUE;
+}
+
+static PyObject *list_adapters(PyObject *module, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = { "tunnel_type", NULL };
+    PyObject *type = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:list_adapters", kwlist, &type))
+        return NULL;
+    if (type != Py_None && (!PyUnicode_Check(type) || !PyUnicode_GetLength(type)))
+        return wt_type_error("tunnel_type must be a non-empty str or None", type);
+    wchar_t *wide = type == Py_None ? NULL : PyUnicode_AsWideCharString(type, NULL);
+    if (type != Py_None && !wide)
+        return NULL;
+    struct listing l = { 0 };
+    BOOL ok;
+    wt_log_clear_last();
+    Py_BEGIN_ALLOW_THREADS
+    ok = WintunEnumAdapters(wide, list_one, (LPARAM)&l);
+    Py_END_ALLOW_THREADS
+    DWORD err = ok ? ERROR_SUCCESS : GetLastError();
+    PyMem_Free(wide);
+    PyObject *result = NULL;
+    if (!ok || l.failed) {
+        if (l.failed)
+            PyErr_NoMemory();
+        else
+            wt_raise(wt_state_of_module(module), err, "cannot list the adapters");
+        goto done;
+    }
+    if (!(result = PyList_New(0)))
+        goto done;
+    for (size_t i = 0; i < l.count; ++i) {
+        const struct listed *it = &l.items[i];
+        const GUID *g = &it->guid;
+        PyObject *item = Py_BuildValue(
+            "{s:u,s:u,s:s,s:K,s:N,s:s,s:s}", "name", it->name, "tunnel_type", it->type, "backend",
+            it->backend == WINTUN_BACKEND_EMULATED ? "emulated" : "kernel", "luid", (unsigned long long)it->luid.Value, "guid",
+            PyUnicode_FromFormat("%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", (unsigned)g->Data1, g->Data2, g->Data3,
+                                 g->Data4[0], g->Data4[1], g->Data4[2], g->Data4[3], g->Data4[4], g->Data4[5],
+                                 g->Data4[6], g->Data4[7]),
+            "state", it->up < 0 ? "unknown" : it->up ? "up" : "down", "ifname", it->ifname);
+        if (!item || PyList_Append(result, item) < 0) {
+            Py_XDECREF(item);
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_DECREF(item);
+    }
+done:
+    free(l.items);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
+    { "list_adapters", (PyCFunction)(void (*)(void))list_adapters, METH_VARARGS | METH_KEYWORDS,
+      "list_adapters(tunnel_type=None)\n--\n\nThis process's adapters (all, or those of one tunnel type, Wintun 0.9's\n"
+      "pool, compared without case), as dicts: name, tunnel_type, backend, luid, guid, state ('up',\n"
+      "'down'), ifname (the kernel's interface name, '' for an emulated adapter)." },
     { "split_super_packet", split_super_packet, METH_O,
       "split_super_packet(packet)\n--\n\nThe IP packets a packet of offload='super_packets' stands for, as a list of bytes:\n"
       "its 10-byte virtio-net header removed and, for a TCP or UDP super-packet, cut into segments as\n"

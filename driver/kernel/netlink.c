@@ -195,6 +195,14 @@ DWORD wt_nl_set_link(int fd, unsigned ifindex, DWORD mtu, int up)
     return transact(fd, &req, what, NULL, NULL);
 }
 
+DWORD wt_nl_set_alias(int fd, unsigned ifindex, const char *alias)
+{
+    struct request req;
+    init_link_request(&req, RTM_NEWLINK, NLM_F_ACK, ifindex);
+    add_attribute(&req, IFLA_IFALIAS, alias, strlen(alias) + 1);
+    return transact(fd, &req, "set the interface's alias", NULL, NULL);
+}
+
 DWORD wt_nl_delete_link(int fd, unsigned ifindex)
 {
     struct request req;

@@ -17,6 +17,8 @@ int wt_nl_open(void);
 
 /* Sets the MTU (if mtu != 0) and the administrative state (up: 1 up, 0 down, -1 unchanged). */
 DWORD wt_nl_set_link(int fd, unsigned ifindex, DWORD mtu, int up);
+/* IFLA_IFALIAS (at most 255 bytes): what `ip link` shows as the interface's alias. */
+DWORD wt_nl_set_alias(int fd, unsigned ifindex, const char *alias);
 DWORD wt_nl_get_link(int fd, unsigned ifindex, DWORD *mtu, BOOL *up);
 /* RTM_DELLINK: the interface goes, whoever holds its descriptor. */
 DWORD wt_nl_delete_link(int fd, unsigned ifindex);

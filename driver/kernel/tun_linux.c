@@ -577,8 +577,11 @@ static DWORD kernel_create(struct wt_device *dev)
         err = tunnel_type ? wt_helper_create(dev->name_utf8, tunnel_type, &dev->guid, flags, &k->helper, &k->tun)
                           : wt_log_error(ERROR_NOT_ENOUGH_MEMORY, "Failed to allocate the adapter");
         free(tunnel_type);
-    } else {
-        err = wt_tun_create_adapter(dev->name_utf8, dev->netns, flags, &k->tun);
+    } else if (!(err = wt_tun_create_adapter(dev->name_utf8, dev->netns, flags, &k->tun))) {
+        char *tunnel_type = wt_wide_to_utf8_dup(dev->tunnel_type);
+        if (tunnel_type)
+            wt_tun_mark_adapter(k->tun.nl_fd, k->tun.ifindex, &dev->guid, tunnel_type);
+        free(tunnel_type);
     }
     if (!err && (err = setup_offload(k)))
         wt_tun_close(&k->tun);

@@ -439,6 +439,18 @@ DWORD wt_tun_create_adapter(const char *name, const char *netns, unsigned flags,
     return ERROR_SUCCESS;
 }
 
+void wt_tun_mark_adapter(int nl_fd, unsigned ifindex, const GUID *g, const char *tunnel_type)
+{
+    char alias[256];
+    snprintf(alias, sizeof(alias), "wintun:{%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X}:%s", (unsigned)g->Data1,
+             g->Data2, g->Data3, g->Data4[0], g->Data4[1], g->Data4[2], g->Data4[3], g->Data4[4], g->Data4[5], g->Data4[6],
+             g->Data4[7], tunnel_type);
+    DWORD err = wt_nl_set_alias(nl_fd, ifindex, alias);
+    if (err)
+        wt_log(WINTUN_LOG_WARN, "Interface %u is not marked as an adapter (error %lu): python -m wintun list will not show "
+                                "it to other processes", ifindex, (unsigned long)err);
+}
+
 #ifndef TUN_F_USO4
 #define TUN_F_USO4 0x20 /* Linux 6.2 */
 #define TUN_F_USO6 0x40

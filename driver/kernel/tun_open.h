@@ -34,6 +34,10 @@ void wt_tun_close(struct wt_tun_handles *handles);
  * ERROR_INVALID_NAME for a name no interface can have ('%', '/', ':', white space, more than 127
  * bytes), ERROR_NOT_SUPPORTED for a long name on a kernel without alternative names. */
 DWORD wt_tun_create_adapter(const char *name, const char *netns, unsigned flags, struct wt_tun_handles *out);
+/* Marks the interface as a Wintun adapter's, for listing from any process (`python -m wintun
+ * list`): its alias (IFLA_IFALIAS) becomes "wintun:{GUID}:<tunnel type>", the tunnel type being
+ * what Windows shows as the adapter's description. A failure is logged, not returned. */
+void wt_tun_mark_adapter(int nl_fd, unsigned ifindex, const GUID *guid, const char *tunnel_type);
 /* TUNSETOFFLOAD with the most of want (TUN_F_* flags) the kernel takes: all of them, then
  * without USO (before Linux 6.2), then checksums only, then none. Returns what it set. Needs no
  * privilege: the owner of a descriptor from wintun-helper sets its own. */

@@ -1,4 +1,5 @@
-"""python -m wintun info / demo."""
+"""python -m wintun info / demo / list."""
+import json
 import os
 import shutil
 import subprocess
@@ -49,3 +50,51 @@ def test_bad_arguments():
     assert run().returncode == 2
     assert run("demo", "--count", "0").returncode == 2
     assert run("demo", "--backend", "fast").returncode == 2
+
+
+def test_list_adapters_of_this_process_by_tunnel_type():
+    import wintun
+
+    with wintun.TunDevice("lst-a1", "Pool A", backend="emulated") as a1, \
+            wintun.TunDevice("lst-a2", "pool a", backend="emulated"), \
+            wintun.TunDevice("lst-b", "Pool B", backend="emulated") as b:
+        b.up()
+        b.down()
+        mine = {i.name: i for i in wintun.list_adapters(system=False) if i.name.startswith("lst-")}
+        assert set(mine) == {"lst-a1", "lst-a2", "lst-b"}
+        assert mine["lst-a1"] == wintun.AdapterInfo("lst-a1", "Pool A", "emulated", a1.luid, str(a1.guid), "up", "", True)
+        assert mine["lst-b"].state == "down"
+        # Wintun 0.9's pools were names compared without case.
+        assert [i.name for i in wintun.list_adapters("POOL A", system=False)] == ["lst-a1", "lst-a2"]
+        assert wintun.list_adapters("Pool C") == []
+        with pytest.raises(TypeError):
+            wintun.list_adapters("")
+    assert not [i for i in wintun.list_adapters(system=False) if i.name.startswith("lst-")]  # closed: gone
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/net/tun"), reason="kernel adapters need root here")
+def test_list_shows_kernel_adapters_of_other_processes():
+    import wintun
+
+    with Netns("lst") as ns, \
+            wintun.TunDevice("a-long-name-for-listing", "Seeds Pool", netns=f"/var/run/netns/{ns.name}") as tun, \
+            wintun.TunDevice("lst-short", "Other", netns=f"/var/run/netns/{ns.name}") as other:
+        other.up()
+        other.down()
+        env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(wintun.__file__))}
+        result = subprocess.run(ns.command(sys.executable, "-m", "wintun", "list"), capture_output=True, text=True,
+                                timeout=60, env=env)
+        assert result.returncode == 0, result.stderr
+        lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+        assert set(lines) == {"a-long-name-for-listing", "lst-short"}
+        line = lines["a-long-name-for-listing"]
+        assert "Seeds Pool" in line and " kernel " in line and str(tun.guid) in line and f"0x{tun.luid:016x}" in line
+        assert line.split()[-2:] == ["up", tun.ifname]
+        assert lines["lst-short"].split()[-2:] == ["down", "lst-short"]
+        result = subprocess.run(ns.command(sys.executable, "-m", "wintun", "list", "--type", "seeds pool", "--json"),
+                                capture_output=True, text=True, timeout=60, env=env)
+        listed = json.loads(result.stdout)
+        assert [(i["name"], i["tunnel_type"], i["guid"], i["luid"], i["this_process"]) for i in listed] == [
+            ("a-long-name-for-listing", "Seeds Pool", str(tun.guid), tun.luid, False)]
+        # In this process, the same adapters are its own: listed once.
+        assert [i.this_process for i in wintun.list_adapters("Seeds Pool")] == [True]

@@ -50,6 +50,7 @@ typedef uint16_t ADDRESS_FAMILY;
 typedef void *LPVOID;
 typedef const void *LPCVOID;
 typedef DWORD *LPDWORD;
+typedef intptr_t LPARAM;
 
 typedef struct _OVERLAPPED
 {

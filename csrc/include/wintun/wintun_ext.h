@@ -38,6 +38,15 @@ WINTUN_API BOOL WINAPI WintunGetAdapterGUID(WINTUN_ADAPTER_HANDLE Adapter, GUID 
 /* Copies the adapter's name into Name (Size characters, NUL included). ERROR_INSUFFICIENT_BUFFER
  * if it does not fit. */
 WINTUN_API BOOL WINAPI WintunGetAdapterName(WINTUN_ADAPTER_HANDLE Adapter, WCHAR *Name, DWORD Size);
+/* Copies the adapter's tunnel type (Wintun 0.9-0.13's pool) into Type, as WintunGetAdapterName. */
+WINTUN_API BOOL WINAPI WintunGetAdapterTunnelType(WINTUN_ADAPTER_HANDLE Adapter, WCHAR *Type, DWORD Size);
+/* Wintun 0.9-0.13's WintunEnumAdapters, with 0.14's tunnel type where 0.9 had a pool: calls
+ * Callback for each adapter of this process whose tunnel type is TunnelType (case-insensitive;
+ * NULL: every adapter), with a handle of its own that is closed when the callback returns (the
+ * adapter stays), until it returns FALSE. No lock is held during the callback: it may call any
+ * function. ERROR_INVALID_PARAMETER for no callback or an empty type. */
+typedef BOOL(CALLBACK *WINTUN_ENUM_CALLBACK)(WINTUN_ADAPTER_HANDLE Adapter, LPARAM Param);
+WINTUN_API BOOL WINAPI WintunEnumAdapters(LPCWSTR TunnelType, WINTUN_ENUM_CALLBACK Callback, LPARAM Param);
 /* Linux: the kernel's name of the adapter's interface, in UTF-8 (Size bytes, NUL included), as
  * the kernel has it now: the adapter's name where Linux takes it (at most 15 bytes), else one
  * derived from it, with the full name as an alternative name (see WintunCreateAdapter).
