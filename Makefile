@@ -26,7 +26,7 @@ STRESS_TESTS := test_stress test_chaos
 
 .PHONY: all lib python test test-c test-asan test-tsan test-fuzz fuzz test-python check-mingw check-pyd windows windows-x64 windows-x86 test-windows demo bench setup clean
 
-all: lib $(BUILD)/example $(BUILD)/bench_pair $(BUILD)/wintun-helper python
+all: lib $(BUILD)/example $(BUILD)/raw_client $(BUILD)/bench_pair $(BUILD)/wintun-helper python
 
 # The privileged helper (helper/): kernel adapters for users without CAP_NET_ADMIN.
 HELPER_SRC := helper/wintun-helper.c helper/policy.c
@@ -51,6 +51,10 @@ $(BUILD)/libwintun.so: $(CORE_SRC) $(HEADERS) | $(BUILD)
 
 # The example sees the public headers only, as an application does.
 $(BUILD)/example: examples/example.c $(BUILD)/libwintun.so
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Icsrc/include/wintun $(CFLAGS) -o $@ $< -L$(BUILD) -Wl,-rpath,'$$ORIGIN' -lwintun $(LDLIBS)
+
+# The seeds' raw client (README "From the seeds"): its own rings, then bundles; public headers only.
+$(BUILD)/raw_client: examples/raw_client.c $(BUILD)/libwintun.so
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Icsrc/include/wintun $(CFLAGS) -o $@ $< -L$(BUILD) -Wl,-rpath,'$$ORIGIN' -lwintun $(LDLIBS)
 
 $(BUILD)/bench_pair: bench/bench_pair.c $(BUILD)/plain/libwintun.a $(HEADERS) | $(BUILD)
@@ -199,15 +203,16 @@ test-windows: windows
 setup:
 	@scripts/setup.sh
 
-test-python: python $(BUILD)/wintun-helper $(BUILD)/example
+test-python: python $(BUILD)/wintun-helper $(BUILD)/example $(BUILD)/raw_client
 	@tests/run_python_tests.sh $(PYTHON) -q
 
 test: setup
 	$(MAKE) test-c test-asan test-tsan test-fuzz check-mingw check-pyd test-windows test-python
 
 demo: setup
-	$(MAKE) $(BUILD)/example python
+	$(MAKE) $(BUILD)/example $(BUILD)/raw_client python
 	WINTUN_BACKEND=emulated $(BUILD)/example --count 3 --interval 200
+	WINTUN_BACKEND=emulated $(BUILD)/raw_client --count 3
 	PYTHONPATH=$(CURDIR) $(PYTHON) -m wintun demo
 
 # The benchmarks' baselines in C (bench/bench_module.c): a module of their own, never shipped.
@@ -227,9 +232,9 @@ clean:
 
 # Coverage-guided fuzzing with libFuzzer (Debian's clang), under ASan+UBSan: the driver's
 # Receive-ring consumer, the client's Send-ring parser, the netlink reply parser, the echo
-# responder, wintun-helper's request parser, the offloads' splitter and coalescer. make test runs each for FUZZ_SECONDS from the corpus in tests/fuzz/corpus/<name>,
+# responder, wintun-helper's request parser, the offloads' splitter and coalescer, WriteFile's bundle parser. make test runs each for FUZZ_SECONDS from the corpus in tests/fuzz/corpus/<name>,
 # keeping what it finds in the build folder; make fuzz runs longer and grows the corpus itself.
-FUZZERS := fuzz_receive_ring fuzz_send_ring fuzz_netlink fuzz_icmp_echo fuzz_helper_request fuzz_offload
+FUZZERS := fuzz_receive_ring fuzz_send_ring fuzz_netlink fuzz_icmp_echo fuzz_helper_request fuzz_offload fuzz_bundle
 FUZZ_CC := clang
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 15

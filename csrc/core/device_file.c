@@ -428,9 +428,7 @@ BOOL WintunCompat_ReadFile(HANDLE h, LPVOID buffer, DWORD size, LPDWORD read, LP
     return err ? fail(err) : TRUE;
 }
 
-/* The packets of a bundle, every header checked before any is sent: ERROR_INVALID_USER_BUFFER,
- * logged with what is wrong, or ERROR_SUCCESS. */
-static DWORD parse_bundle(const uint8_t *buffer, DWORD size, const BYTE **packets, DWORD *sizes, DWORD *count)
+DWORD wt_bundle_parse(const uint8_t *buffer, DWORD size, const BYTE **packets, DWORD *sizes, DWORD *count)
 {
     DWORD offset = 0;
     *count = 0;
@@ -500,7 +498,7 @@ BOOL WintunCompat_WriteFile(HANDLE h, LPCVOID buffer, DWORD size, LPDWORD writte
     struct wt_bundle_client *client = NULL;
     DWORD err = check_io(file, buffer, size, written, overlapped, ACCESS_WRITE);
     if (!err)
-        err = parse_bundle(buffer, size, packets, sizes, &count);
+        err = wt_bundle_parse(buffer, size, packets, sizes, &count);
     if (!err)
         err = bundle_join(file, &client);
     if (!err && count)

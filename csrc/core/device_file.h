@@ -29,4 +29,13 @@ void wt_device_file_unregister(struct wt_device_file *file, struct wt_ring_ends 
 /* Unregisters and frees the file, giving its device reference back. */
 void wt_device_file_close(struct wt_device_file *file);
 
+#ifndef _WIN32
+/* WriteFile's parser (exposed for the fuzzer): the packets of a bundle of size bytes, at most
+ * TUN_BUNDLE_MAX_PACKETS into packets/sizes, *count of them; every header checked before any
+ * packet is taken. ERROR_SUCCESS, or ERROR_INVALID_USER_BUFFER logged with what is wrong (a Size
+ * over TUN_BUNDLE_MAX_IP_PACKET_SIZE or past the end, more than 256 packets, bytes after the last
+ * packet that are no header). Reads nothing outside the buffer. */
+DWORD wt_bundle_parse(const uint8_t *buffer, DWORD size, const BYTE **packets, DWORD *sizes, DWORD *count);
+#endif
+
 #endif

@@ -98,3 +98,31 @@ def test_list_shows_kernel_adapters_of_other_processes():
             ("a-long-name-for-listing", "Seeds Pool", str(tun.guid), tun.luid, False)]
         # In this process, the same adapters are its own: listed once.
         assert [i.this_process for i in wintun.list_adapters("Seeds Pool")] == [True]
+
+
+RAW_CLIENT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "build", "raw_client")
+
+
+@pytest.mark.skipif(not os.path.exists(RAW_CLIENT), reason="make builds build/raw_client")
+@pytest.mark.parametrize("backend", ["emulated", "kernel"])
+def test_raw_client_example(backend):
+    """examples/raw_client.c: seed 002's rings, then seed 003's bundles, then a session."""
+    prefix = ()
+    if backend == "kernel":
+        if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
+            pytest.skip("a kernel adapter needs root here")
+        ns = Netns("raw")
+        ns.__enter__()
+        prefix = ns.command()
+    try:
+        result = subprocess.run([*prefix, "env", f"WINTUN_BACKEND={backend}", RAW_CLIENT, "--count", "4"],
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        if prefix:
+            ns.__exit__(None, None, None)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "rings registered" in out and "handle closed: Send ring Tail 0xffffffff" in out
+    assert [f"ring: echo reply {i}" in out and f"bundle: echo reply {i}" in out for i in range(1, 5)] == [True] * 4
+    assert "every echo request answered; a session afterwards: started" in out
+    assert subprocess.run([RAW_CLIENT, "--count", "0"], capture_output=True).returncode == 2
