@@ -124,8 +124,9 @@ void wt_driver_destroy(wt_driver *driver);
  * session is registered), ERROR_INVALID_PARAMETER (input size, ring sizes, pointers, alignment,
  * the initial Send Tail), ERROR_NOACCESS (no input), ERROR_INVALID_HANDLE (an event that is not
  * one), ERROR_INVALID_USER_BUFFER (ring memory), or the error of starting the receive thread. The
- * driver holds its own references on both events until the session ends. */
-DWORD wt_driver_register(wt_driver *driver, const void *input, DWORD input_size);
+ * driver holds its own references on both events until the session ends. *registered gets the
+ * descriptor as the driver read it (the client may change its own meanwhile). */
+DWORD wt_driver_register(wt_driver *driver, const void *input, DWORD input_size, TUN_REGISTER_RINGS *registered);
 
 /* Ends the session on the driver side: the receive thread hands what the client had sent to the
  * port (or counts it as dropped), stops and sets Receive Head to 0xFFFFFFFF; then Send Tail is

@@ -52,7 +52,7 @@ static DWORD take_half(const char *which, uint32_t ring_size, const TUN_RING *ri
     return ERROR_SUCCESS;
 }
 
-DWORD wt_driver_register(wt_driver *driver, const void *input, DWORD input_size)
+DWORD wt_driver_register(wt_driver *driver, const void *input, DWORD input_size, TUN_REGISTER_RINGS *registered)
 {
     DWORD err;
     uint32_t send_capacity, receive_capacity;
@@ -132,6 +132,7 @@ DWORD wt_driver_register(wt_driver *driver, const void *input, DWORD input_size)
         return err;
     }
     wt_mutex_unlock(&driver->registration_lock);
+    *registered = rings;
     return ERROR_SUCCESS;
 
 out:

@@ -3,11 +3,14 @@
  * The chaos test: for a bounded time (WINTUN_CHAOS_SECONDS, default 8), threads pick random calls
  * on shared adapters and sessions (handles that may be ended or closed under them by another
  * thread at any moment): start/end, create/open/close, up/down, MTU, send/receive and batches,
- * waits, injection, wiring, statistics, the logger (whose callback calls the API). A watchdog
+ * waits, injection, wiring, statistics, the logger (whose callback calls the API), and the seeds'
+ * interfaces: raw clients registering their own rings, bundle handles that other threads close
+ * under blocked readers (wintun_device.h). A watchdog
  * fails the run when no thread makes progress for 20 s. Nothing may crash, hang or be reported by
  * the sanitizers; afterwards every packet sent to an accounted adapter is counted exactly once.
  */
 #include "helpers.h"
+#include "wintun_device.h"
 
 #include <pthread.h>
 #include <wchar.h>
@@ -22,7 +25,8 @@ static WINTUN_ADAPTER_HANDLE adapters[ACCOUNTED + WIRED];
 static WINTUN_SESSION_HANDLE sessions[SESSIONS]; /* shared, swapped atomically: may be stale */
 static WINTUN_ADAPTER_HANDLE extra[EXTRA];
 static uint64_t sent[ACCOUNTED], injected[ACCOUNTED], read_count[ACCOUNTED];
-static uint64_t progress;
+static HANDLE bundle_handles[ACCOUNTED]; /* shared device handles reading and writing bundles */
+static uint64_t progress, raw_registered, bundle_packets; /* the seeds' interfaces at work */
 static int stop;
 
 static uint32_t next_random(uint32_t *state)
@@ -73,6 +77,104 @@ static BOOL CALLBACK count_packet(void *context, const BYTE *packet, DWORD size)
     return TRUE;
 }
 
+static HANDLE open_device(WINTUN_ADAPTER_HANDLE a)
+{
+    NET_LUID luid;
+    WCHAR path[64];
+    WintunGetAdapterLUID(a, &luid);
+    swprintf(path, 64, WINTUN_DEVICE_PATH_GLOBAL, (unsigned)luid.Info.NetLuidIndex);
+    return CreateFileW(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
+}
+
+static _Thread_local TUN_RING *raw_rings[2]; /* a thread's raw client's, reused: its handle is closed each round */
+
+/* A raw client of its own (seed 002): opens the device, registers this thread's rings (if no other
+ * client has the adapter), pushes a few packets, pops what is there, closes. Accounted like a
+ * session: what it pushed is sent, what it popped is read; the rest the library counts at close. */
+static void raw_client_round(int i, uint32_t r)
+{
+    enum { CAPACITY = 0x20000 };
+    TUN_RING *send = raw_rings[0], *receive = raw_rings[1];
+    if (!send) {
+        send = raw_rings[0] = calloc(1, TUN_RING_SIZE(CAPACITY));
+        receive = raw_rings[1] = calloc(1, TUN_RING_SIZE(CAPACITY));
+    }
+    memset(send, 0, 12);
+    memset(receive, 0, 12);
+    HANDLE device = open_device(adapters[i]);
+    if (device == INVALID_HANDLE_VALUE)
+        return;
+    HANDLE e1 = CreateEventW(NULL, FALSE, FALSE, NULL), e2 = CreateEventW(NULL, FALSE, FALSE, NULL);
+    TUN_REGISTER_RINGS rings = { { TUN_RING_SIZE(CAPACITY), send, e1 }, { TUN_RING_SIZE(CAPACITY), receive, e2 } };
+    DWORD bytes;
+    if (DeviceIoControl(device, TUN_IOCTL_REGISTER_RINGS, &rings, sizeof(rings), NULL, 0, &bytes, NULL)) {
+        CloseHandle(e1); /* the driver keeps its own references */
+        __atomic_add_fetch(&raw_registered, 1, __ATOMIC_RELAXED);
+        BYTE packet[120];
+        for (uint32_t k = 0; k < 1 + r % 3; ++k) {
+            uint32_t tail = receive->Tail, head = __atomic_load_n(&receive->Head, __ATOMIC_ACQUIRE), space = TUN_ALIGN(4 + sizeof(packet));
+            if (head >= CAPACITY || space > TUN_RING_WRAP(head - tail - 4, CAPACITY))
+                break;
+            make_ipv4(packet, sizeof(packet), r);
+            TUN_PACKET *p = (TUN_PACKET *)(receive->Data + tail);
+            p->Size = sizeof(packet);
+            memcpy(p->Data, packet, sizeof(packet));
+            __atomic_store_n(&receive->Tail, TUN_RING_WRAP(tail + space, CAPACITY), __ATOMIC_SEQ_CST);
+            if (__atomic_load_n(&receive->Alertable, __ATOMIC_SEQ_CST))
+                SetEvent(e2);
+            __atomic_add_fetch(&sent[i], 1, __ATOMIC_RELAXED);
+        }
+        for (int k = 0; k < 8; ++k) {
+            uint32_t head = send->Head, tail = __atomic_load_n(&send->Tail, __ATOMIC_ACQUIRE);
+            if (tail >= CAPACITY || head == tail)
+                break;
+            const TUN_PACKET *p = (const TUN_PACKET *)(send->Data + head);
+            __atomic_store_n(&send->Head, TUN_RING_WRAP(head + TUN_ALIGN(4 + p->Size), CAPACITY), __ATOMIC_RELEASE);
+            __atomic_add_fetch(&read_count[i], 1, __ATOMIC_RELAXED);
+        }
+    } else {
+        CloseHandle(e1);
+    }
+    CloseHandle(device);
+    CloseHandle(e2);
+}
+
+/* Bundles on a shared handle (seed 003): open a new one into the slot and close the old (waking
+ * its blocked readers), write a bundle of two, or read (blocking until packets or a close). */
+static void bundle_round(int i, uint32_t r)
+{
+    static _Thread_local uint8_t buffer[TUN_BUNDLE_MIN_READ_SIZE];
+    HANDLE h = __atomic_load_n(&bundle_handles[i], __ATOMIC_ACQUIRE);
+    DWORD bytes;
+    switch ((r >> 12) % 4) {
+    case 0:
+        CloseHandle(__atomic_exchange_n(&bundle_handles[i], open_device(adapters[i]), __ATOMIC_ACQ_REL));
+        break;
+    case 1: {
+        DWORD offset = 0;
+        for (int k = 0; k < 2; ++k) {
+            TUN_BUNDLE_PACKET *p = (TUN_BUNDLE_PACKET *)(buffer + offset);
+            memset(p, 0, sizeof(*p));
+            p->Size = 60;
+            make_ipv4(p->Data, 60, r);
+            offset += TUN_BUNDLE_ALIGN(sizeof(*p) + 60);
+        }
+        if (WriteFile(h, buffer, offset, &bytes, NULL)) {
+            __atomic_add_fetch(&sent[i], 2, __ATOMIC_RELAXED); /* sent, or dropped and counted */
+            __atomic_add_fetch(&bundle_packets, 2, __ATOMIC_RELAXED);
+        }
+        break;
+    }
+    default:
+        if (ReadFile(h, buffer, sizeof(buffer), &bytes, NULL))
+            for (DWORD at = 0; at < bytes; at += TUN_BUNDLE_ALIGN(sizeof(TUN_BUNDLE_PACKET) + ((TUN_BUNDLE_PACKET *)(buffer + at))->Size)) {
+                __atomic_add_fetch(&read_count[i], 1, __ATOMIC_RELAXED);
+                __atomic_add_fetch(&bundle_packets, 1, __ATOMIC_RELAXED);
+            }
+        break;
+    }
+}
+
 static void *chaos_thread(void *arg)
 {
     uint32_t rnd = (uint32_t)(uintptr_t)arg * 2654435761u + 1;
@@ -84,7 +186,7 @@ static void *chaos_thread(void *arg)
         uint32_t r = next_random(&rnd);
         int i = (int)(r >> 8) % SESSIONS;
         WINTUN_SESSION_HANDLE s = __atomic_load_n(&sessions[i], __ATOMIC_ACQUIRE);
-        switch (r % 16) {
+        switch (r % 18) {
         case 0: { /* end the session, start a new one */
             WINTUN_SESSION_HANDLE old = __atomic_exchange_n(&sessions[i], NULL, __ATOMIC_ACQ_REL);
             WintunEndSession(old);
@@ -192,12 +294,20 @@ static void *chaos_thread(void *arg)
             WintunCloseAdapter(__atomic_exchange_n(&extra[(r >> 18) % EXTRA], NULL, __ATOMIC_ACQ_REL));
             break;
         }
+        case 15: /* a raw client of its own on an accounted adapter */
+            raw_client_round(i % ACCOUNTED, r);
+            break;
+        case 16: /* bundles on a shared handle */
+            bundle_round(i % ACCOUNTED, r);
+            break;
         default:
             WintunSetLogger((r & 0x10000) ? chaos_logger : NULL);
             break;
         }
         __atomic_add_fetch(&progress, 1, __ATOMIC_RELAXED);
     }
+    free(raw_rings[0]);
+    free(raw_rings[1]);
     return NULL;
 }
 
@@ -205,8 +315,10 @@ static void *watchdog(void *arg)
 {
     (void)arg;
     uint64_t last = 0, since = wt_monotonic_ns();
-    while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
+    for (unsigned tick = 0; !__atomic_load_n(&stop, __ATOMIC_ACQUIRE); ++tick) {
         wt_sleep_us(100000);
+        /* A bundle handle closes under its blocked readers now and then, from yet another thread. */
+        CloseHandle(__atomic_exchange_n(&bundle_handles[tick % ACCOUNTED], NULL, __ATOMIC_ACQ_REL));
         uint64_t now = __atomic_load_n(&progress, __ATOMIC_RELAXED);
         if (now != last) {
             last = now;
@@ -236,12 +348,24 @@ static void test_chaos(void)
         pthread_create(&threads[t], NULL, chaos_thread, (void *)t);
     wt_sleep_us((uint32_t)(seconds * 1e6));
     __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
-    for (int t = 0; t < THREADS; ++t)
-        pthread_join(threads[t], NULL);
+    /* Readers blocked on bundle handles wake when those close, until the threads have stopped. */
+    for (int joined = 0; joined < THREADS;) {
+        for (int i = 0; i < ACCOUNTED; ++i)
+            CloseHandle(__atomic_exchange_n(&bundle_handles[i], NULL, __ATOMIC_ACQ_REL));
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 20000000;
+        if (until.tv_nsec >= 1000000000)
+            until.tv_sec += 1, until.tv_nsec -= 1000000000;
+        if (pthread_timedjoin_np(threads[joined], NULL, &until) == 0)
+            ++joined;
+    }
     pthread_join(dog, NULL);
     WintunSetLogger(NULL);
-    printf("chaos: %llu calls in %.0f s\n", (unsigned long long)progress, seconds);
+    printf("chaos: %llu calls in %.0f s; %llu raw clients registered, %llu packets in bundles\n",
+           (unsigned long long)progress, seconds, (unsigned long long)raw_registered, (unsigned long long)bundle_packets);
     CHECK(progress > 1000);
+    CHECK(raw_registered > 0 && bundle_packets > 0); /* the seeds' interfaces took part */
     for (int i = 0; i < SESSIONS; ++i)
         WintunEndSession(sessions[i]);
     for (int i = 0; i < ACCOUNTED; ++i) {

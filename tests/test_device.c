@@ -212,6 +212,35 @@ static void test_seed_002_flow_emulated(void)
     WintunCloseAdapter(a);
 }
 
+/* Nothing a raw client leaves is lost uncounted: what it never read is SendUnread at CloseHandle. */
+static void test_raw_client_accounting(void)
+{
+    WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"raw-accounting");
+    struct raw_client c;
+    CHECK(raw_start(&c, open_device(a), 0x20000));
+    uint8_t packet[100];
+    for (uint32_t i = 1; i <= 12; ++i) {
+        make_ipv4(packet, sizeof(packet), i);
+        CHECK(WintunEmulatedInjectPacket(a, packet, sizeof(packet)));
+    }
+    int closed, popped = 0;
+    for (TUN_PACKET *p; popped < 5 && (p = pop_wait(&c, 1000, &closed)); ++popped) {
+        CHECK(packet_seq(p->Data) == (uint32_t)popped + 1);
+        release_to_ring(&c, p);
+    }
+    CHECK(popped == 5);
+    for (uint32_t i = 1; i <= 4; ++i) { /* pushed: the driver hands them over, at CloseHandle at the latest */
+        make_ipv4(packet, sizeof(packet), 100 + i);
+        CHECK(write_to_ring(&c, packet, sizeof(packet)));
+    }
+    CHECK(CloseHandle(c.device));
+    WINTUN_ADAPTER_STATISTICS st;
+    CHECK(WintunGetAdapterStatistics(a, &st) && st.SendPackets == 12 && st.SendUnread == 7);
+    CHECK(st.ReceivePackets + st.ReceiveDrops == 4);
+    raw_free(&c);
+    WintunCloseAdapter(a);
+}
+
 /* The registration checks of reference §1.4, each leaving the handle usable. */
 static void test_registration_refusals(void)
 {
@@ -673,6 +702,7 @@ int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     RUN(test_seed_002_flow_emulated);
+    RUN(test_raw_client_accounting);
     RUN(test_registration_refusals);
     RUN(test_open_refusals);
     RUN(test_adapter_closed_under_raw_client);

@@ -59,6 +59,27 @@ static inline TUN_PACKET *tun_ring_packet(TUN_RING *Ring, uint32_t Offset)
     return (TUN_PACKET *)(Ring->Data + Offset);
 }
 
+/* The well-formed packets in [From, To) of a ring: what one side left for the other when a
+ * session ended (with OnlySent, those without TUN_PACKET_RELEASE: sent, not just allocated).
+ * Stops at framing that is not (the other side may have scribbled over the ring); reads nothing
+ * outside it. Not for the hot path. */
+static inline uint64_t tun_ring_count_packets(const TUN_RING *Ring, uint32_t Capacity, uint32_t From, uint32_t To,
+                                              int OnlySent)
+{
+    uint64_t Count = 0;
+    if (From >= Capacity || To >= Capacity)
+        return 0;
+    while (From != To) {
+        uint32_t Content = tun_ring_used(From, To, Capacity), Header = ((const TUN_PACKET *)(Ring->Data + From))->Size;
+        uint32_t Size = Header & ~TUN_PACKET_RELEASE;
+        if (Content < sizeof(TUN_PACKET) || Size > TUN_MAX_IP_PACKET_SIZE || tun_packet_space(Size) > Content)
+            break;
+        From = TUN_RING_WRAP(From + tun_packet_space(Size), Capacity);
+        Count += !OnlySent || !(Header & TUN_PACKET_RELEASE);
+    }
+    return Count;
+}
+
 /* Memory ordering. Wintun uses acquire loads and release stores of Head and Tail, and a full
  * barrier between "store Tail, load Alertable" (producer) and "store Alertable, load Tail"
  * (consumer): the Dekker handshake that Wintun releases up to 0.14.1 got wrong (docs/protocol.md §5.1).

@@ -28,10 +28,12 @@ struct wt_device_file
     unsigned access; /* ACCESS_READ | ACCESS_WRITE */
     DWORD share;     /* FILE_SHARE_* */
     struct wt_device_file *next; /* open files, under files_lock */
+    int raw;                     /* a client's own (CreateFileW), not a session's */
     wt_mutex lock;               /* what this file registered */
     int registered;              /* rings registered on this file (once: one registration a file) */
     int unregistered;
-    const TUN_RING *send_ring;
+    TUN_REGISTER_RINGS rings;    /* as the driver read them */
+    struct wt_ring_ends ends;    /* where the driver left them */
     struct wt_bundle_client *bundle; /* the bundle client this file uses (bundle_lock) */
     int closing;                     /* CloseHandle began (atomic) */
     HANDLE wake;                     /* manual-reset: set by CloseHandle, wakes this file's readers */
@@ -98,25 +100,45 @@ DWORD wt_device_file_ioctl(struct wt_device_file *file, DWORD code, const void *
     wt_mutex_lock(&file->lock);
     DWORD err = ERROR_ALREADY_INITIALIZED; /* one registration a file, as the driver's owner check */
     if (!file->registered && !wt_atomic_load(&file->bundle, WT_ACQUIRE)) {
-        err = wt_driver_register(&file->dev->driver, input, input_size);
-        if (!err) {
+        err = wt_driver_register(&file->dev->driver, input, input_size, &file->rings);
+        if (!err)
             file->registered = 1;
-            file->send_ring = ((const TUN_REGISTER_RINGS *)input)->Send.Ring;
-        }
     }
     wt_mutex_unlock(&file->lock);
     return err;
 }
 
+/* A raw client's rings once the driver has let them go: what it never read (SendUnread) and what
+ * it published that the driver never took (ReceiveDrops), so that nothing is lost uncounted. Its
+ * rings are its own memory, valid until CloseHandle returns; their positions are its word. A
+ * session counts more exactly on its own (session.c). */
+static void count_left_in_rings(struct wt_device_file *file)
+{
+    const TUN_REGISTER_RINGS *r = &file->rings;
+    const uint32_t send_capacity = TUN_RING_CAPACITY(r->Send.RingSize), receive_capacity = TUN_RING_CAPACITY(r->Receive.RingSize);
+    uint64_t unread = tun_ring_count_packets(r->Send.Ring, send_capacity, tun_load_acquire(&r->Send.Ring->Head),
+                                             file->ends.send_tail, 0);
+    uint64_t untaken = tun_ring_count_packets(r->Receive.Ring, receive_capacity, file->ends.receive_head,
+                                              tun_load_acquire(&r->Receive.Ring->Tail), 0);
+    if (unread)
+        WT_STAT_ADD(&file->dev->driver, send_unread, unread);
+    if (untaken)
+        WT_STAT_ADD(&file->dev->driver, receive_drops, untaken);
+}
+
 void wt_device_file_unregister(struct wt_device_file *file, struct wt_ring_ends *ends)
 {
-    if (ends)
-        *ends = (struct wt_ring_ends){ TUN_RING_CLOSED, TUN_RING_CLOSED };
     wt_mutex_lock(&file->lock);
-    if (file->registered) {
-        wt_driver_unregister(&file->dev->driver, file->send_ring, ends); /* idempotent, and knows its ends */
+    if (file->registered && !file->unregistered) {
+        /* Ends the session of these rings if it still runs (an adapter's close may have ended it
+         * already: the driver still knows where it left them). */
+        wt_driver_unregister(&file->dev->driver, file->rings.Send.Ring, &file->ends);
         file->unregistered = 1;
+        if (file->raw)
+            count_left_in_rings(file);
     }
+    if (ends)
+        *ends = file->registered ? file->ends : (struct wt_ring_ends){ TUN_RING_CLOSED, TUN_RING_CLOSED };
     wt_mutex_unlock(&file->lock);
 }
 
@@ -222,6 +244,10 @@ out:
 
 static void bundle_leave(struct wt_device_file *file)
 {
+    /* No call is in flight on a file being closed: only a bundle user needs the lock. A session's
+     * own file never is one, and may be closed under bundle_lock (bundle_join's failed start). */
+    if (!wt_atomic_load(&file->bundle, WT_ACQUIRE))
+        return;
     wt_mutex_lock(&bundle_lock);
     struct wt_bundle_client *client = file->bundle;
     file->bundle = NULL;
@@ -301,6 +327,7 @@ HANDLE WintunCompat_CreateFileW(LPCWSTR name, DWORD access, DWORD share, LPSECUR
             err = GetLastError();
             wt_device_file_close(file);
         } else {
+            file->raw = 1;
             result = file_handle(handle);
         }
         if (dev)

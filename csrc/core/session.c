@@ -221,25 +221,6 @@ WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE adapter, D
     return session;
 }
 
-/* The well-formed packets in [from, to) of a ring: what one side left for the other when the
- * session ended (with only_sent, those without the release flag: sent, not just allocated).
- * Stops at framing that is not (a client may scribble over its rings). */
-static uint64_t packets_between(const TUN_RING *ring, uint32_t capacity, uint32_t from, uint32_t to, int only_sent)
-{
-    uint64_t count = 0;
-    if (from >= capacity || to >= capacity)
-        return 0;
-    while (from != to) {
-        uint32_t content = tun_ring_used(from, to, capacity), header = tun_ring_packet((TUN_RING *)ring, from)->Size;
-        uint32_t size = header & ~TUN_PACKET_RELEASE;
-        if (content < sizeof(TUN_PACKET) || size > TUN_MAX_IP_PACKET_SIZE || tun_packet_space(size) > content)
-            break;
-        from = TUN_RING_WRAP(from + tun_packet_space(size), capacity);
-        count += !only_sent || !(header & TUN_PACKET_RELEASE);
-    }
-    return count;
-}
-
 static void end_ring_session(void *session_)
 {
     struct wt_session *session = session_;
@@ -251,12 +232,12 @@ static void end_ring_session(void *session_)
     /* No call is in flight (the handle is retired), so the counts below are final: what the
      * client never read, and what it sent that the driver never took (it ended first). */
     const uint32_t capacity = session->capacity;
-    uint64_t unread = packets_between(session->descriptor.Send.Ring, capacity, session->send.head, ends.send_tail, 0);
+    uint64_t unread = tun_ring_count_packets(session->descriptor.Send.Ring, capacity, session->send.head, ends.send_tail, 0);
     /* Published but not consumed; then sent but never published (behind an allocation that was
      * never sent, which holds back every later packet). */
-    uint64_t untaken = packets_between(session->descriptor.Receive.Ring, capacity, ends.receive_head,
+    uint64_t untaken = tun_ring_count_packets(session->descriptor.Receive.Ring, capacity, ends.receive_head,
                                        session->receive.tail_release, 0) +
-                       packets_between(session->descriptor.Receive.Ring, capacity, session->receive.tail_release,
+                       tun_ring_count_packets(session->descriptor.Receive.Ring, capacity, session->receive.tail_release,
                                        session->receive.tail, 1);
     if (unread)
         WT_STAT_ADD(&dev->driver, send_unread, unread);
