@@ -33,6 +33,9 @@
  *       (lpOverlapped must be NULL). ERROR_INVALID_FUNCTION on a handle with rings.
  *   CloseHandle(h): unregisters: the driver hands over what the client had sent, sets the Send
  *       ring's Tail to 0xFFFFFFFF and signals its TailMoved; then the adapter takes a new client.
+ *       Nothing is lost uncounted: packets between the client's Send Head and the driver's last
+ *       Tail are counted in SendUnread, packets it published that the driver never took in
+ *       ReceiveDrops (wintun_ext.h).
  *
  * Bundles: each packet is a 16-byte header (u32 Size, 12 zero bytes) and Size bytes of IP packet;
  * the next header starts at the next 16-byte boundary. At most TUN_BUNDLE_MAX_PACKETS a call, Size
