@@ -106,7 +106,8 @@ void wt_event_dereference(HANDLE reference);
 BOOL wt_event_close(HANDLE event);
 
 /* Whether [p, p + size) is writable memory of this process now (Wintun's MmProbeAndLockPages
- * for IoWriteAccess); ERROR_SUCCESS, ERROR_INVALID_USER_BUFFER, or the error of finding out. */
+ * for IoWriteAccess): ERROR_SUCCESS or ERROR_INVALID_USER_BUFFER. Where the system cannot tell
+ * (Linux without /proc), ERROR_SUCCESS. */
 DWORD wt_memory_writable(const void *p, size_t size);
 
 /* Win32 error code for an errno value. */
