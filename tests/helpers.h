@@ -136,6 +136,22 @@ static inline int adapter_still_works(WINTUN_ADAPTER_HANDLE a, uint32_t seq)
     return ok;
 }
 
+#ifndef _WIN32
+#include "wintun_device.h"
+#include <wchar.h>
+
+/* The adapter's device, opened as seed 002 does (wintun_device.h): INVALID_HANDLE_VALUE on failure. */
+static inline HANDLE open_adapter_device(WINTUN_ADAPTER_HANDLE a)
+{
+    NET_LUID luid;
+    WCHAR path[64];
+    WintunGetAdapterLUID(a, &luid);
+    swprintf(path, 64, WINTUN_DEVICE_PATH_GLOBAL, (unsigned)luid.Info.NetLuidIndex);
+    return CreateFileW(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                       OPEN_EXISTING, 0, NULL);
+}
+#endif
+
 /* A reader thread's loop: receives and releases until an error other than an empty ring, which it
  * keeps; a wait of 10 s without a packet also ends it (ERROR_NO_MORE_ITEMS), so a lost wake-up
  * fails the test instead of hanging it. */

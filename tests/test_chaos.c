@@ -10,7 +10,6 @@
  * the sanitizers; afterwards every packet sent to an accounted adapter is counted exactly once.
  */
 #include "helpers.h"
-#include "wintun_device.h"
 
 #include <pthread.h>
 #include <wchar.h>
@@ -77,15 +76,6 @@ static BOOL CALLBACK count_packet(void *context, const BYTE *packet, DWORD size)
     return TRUE;
 }
 
-static HANDLE open_device(WINTUN_ADAPTER_HANDLE a)
-{
-    NET_LUID luid;
-    WCHAR path[64];
-    WintunGetAdapterLUID(a, &luid);
-    swprintf(path, 64, WINTUN_DEVICE_PATH_GLOBAL, (unsigned)luid.Info.NetLuidIndex);
-    return CreateFileW(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
-}
-
 static _Thread_local TUN_RING *raw_rings[2]; /* a thread's raw client's, reused: its handle is closed each round */
 
 /* A raw client of its own (seed 002): opens the device, registers this thread's rings (if no other
@@ -101,7 +91,7 @@ static void raw_client_round(int i, uint32_t r)
     }
     memset(send, 0, 12);
     memset(receive, 0, 12);
-    HANDLE device = open_device(adapters[i]);
+    HANDLE device = open_adapter_device(adapters[i]);
     if (device == INVALID_HANDLE_VALUE)
         return;
     HANDLE e1 = CreateEventW(NULL, FALSE, FALSE, NULL), e2 = CreateEventW(NULL, FALSE, FALSE, NULL);
@@ -148,7 +138,7 @@ static void bundle_round(int i, uint32_t r)
     DWORD bytes;
     switch ((r >> 12) % 4) {
     case 0:
-        CloseHandle(__atomic_exchange_n(&bundle_handles[i], open_device(adapters[i]), __ATOMIC_ACQ_REL));
+        CloseHandle(__atomic_exchange_n(&bundle_handles[i], open_adapter_device(adapters[i]), __ATOMIC_ACQ_REL));
         break;
     case 1: {
         DWORD offset = 0;
@@ -173,6 +163,16 @@ static void bundle_round(int i, uint32_t r)
             }
         break;
     }
+}
+
+/* WintunEnumAdapters' callback: reads the adapter, and now and then closes a slot's adapter. */
+static BOOL CALLBACK enumerated(WINTUN_ADAPTER_HANDLE adapter, LPARAM close_one)
+{
+    WINTUN_ADAPTER_STATISTICS st;
+    WintunGetAdapterStatistics(adapter, &st);
+    if (close_one)
+        WintunCloseAdapter(__atomic_exchange_n(&extra[0], NULL, __ATOMIC_ACQ_REL));
+    return TRUE;
 }
 
 static void *chaos_thread(void *arg)
@@ -272,8 +272,9 @@ static void *chaos_thread(void *arg)
             else
                 WintunEmulatedDisconnect(adapters[ACCOUNTED + (r >> 21) % WIRED]);
             break;
-        case 13: { /* open or create into a slot, close what was there */
+        case 13: { /* open or create into a slot, close what was there; enumerate while others do */
             int k = (int)(r >> 16) % EXTRA;
+            WintunEnumAdapters((r & 0x4000) ? L"chaos" : NULL, enumerated, (LPARAM)(r & 1));
             WINTUN_ADAPTER_HANDLE h = (r & 0x8000) ? WintunOpenAdapter(L"chaos-3") /* a wired one: not accounted */
                                                     : WintunCreateAdapterEx(L"chaos-temp", L"Chaos", NULL, WINTUN_BACKEND_EMULATED);
             WintunCloseAdapter(__atomic_exchange_n(&extra[k], h, __ATOMIC_ACQ_REL));

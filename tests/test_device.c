@@ -24,13 +24,6 @@ static void device_path(WINTUN_ADAPTER_HANDLE a, WCHAR *path, size_t size, const
     swprintf(path, size, format, (unsigned)luid.Info.NetLuidIndex);
 }
 
-static HANDLE open_device(WINTUN_ADAPTER_HANDLE a)
-{
-    WCHAR path[64];
-    device_path(a, path, 64, WINTUN_DEVICE_PATH_GLOBAL);
-    return CreateFileW(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                       OPEN_EXISTING, 0, NULL);
-}
 
 /* ---- a raw client, written as seeds 000 and 002 describe one ---- */
 
@@ -192,12 +185,12 @@ static void test_seed_002_flow_emulated(void)
 {
     WINTUN_ADAPTER_HANDLE a = pinging_adapter(L"raw-emulated");
     struct raw_client c;
-    HANDLE h = open_device(a);
+    HANDLE h = open_adapter_device(a);
     CHECK(h != INVALID_HANDLE_VALUE);
     CHECK(raw_start(&c, h, 0x20000));
     /* One client an adapter: a session, another handle, the same handle again. */
     CHECK_ERR(WintunStartSession(a, 0x20000), ERROR_ALREADY_INITIALIZED);
-    HANDLE other = open_device(a);
+    HANDLE other = open_adapter_device(a);
     struct raw_client c2;
     CHECK_ERR(raw_start(&c2, other, 0x20000), ERROR_ALREADY_INITIALIZED);
     CloseHandle(other);
@@ -217,7 +210,7 @@ static void test_raw_client_accounting(void)
 {
     WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"raw-accounting");
     struct raw_client c;
-    CHECK(raw_start(&c, open_device(a), 0x20000));
+    CHECK(raw_start(&c, open_adapter_device(a), 0x20000));
     uint8_t packet[100];
     for (uint32_t i = 1; i <= 12; ++i) {
         make_ipv4(packet, sizeof(packet), i);
@@ -245,7 +238,7 @@ static void test_raw_client_accounting(void)
 static void test_registration_refusals(void)
 {
     WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"raw-refusals");
-    HANDLE h = open_device(a);
+    HANDLE h = open_adapter_device(a);
     const uint32_t cap = 0x20000, size = TUN_RING_SIZE(cap);
     TUN_RING *send = calloc(1, size), *receive = calloc(1, size);
     HANDLE e1 = CreateEventW(NULL, FALSE, FALSE, NULL), e2 = CreateEventW(NULL, FALSE, FALSE, NULL);
@@ -379,7 +372,7 @@ static void test_adapter_closed_under_raw_client(void)
 {
     WINTUN_ADAPTER_HANDLE a = pinging_adapter(L"raw-closed");
     struct raw_client c;
-    CHECK(raw_start(&c, open_device(a), 0x20000));
+    CHECK(raw_start(&c, open_adapter_device(a), 0x20000));
     WintunCloseAdapter(a);
     int closed = 0;
     CHECK(pop_wait(&c, 1000, &closed) == NULL && closed);
@@ -409,7 +402,7 @@ static void test_close_wakes_reader(void)
     WINTUN_ADAPTER_HANDLE a = pinging_adapter(L"raw-wake");
     for (int round = 0; round < 20; ++round) {
         struct raw_client c;
-        HANDLE h = open_device(a);
+        HANDLE h = open_adapter_device(a);
         struct closer k = { h, round * 100 };
         pthread_t t;
         pthread_create(&t, NULL, close_later, &k);
@@ -518,7 +511,7 @@ static void test_bundles_both_ways(void)
 {
     WINTUN_ADAPTER_HANDLE a = pinging_adapter(L"bundles");
     /* Seed 003's advice for blocking I/O: one handle reads, another writes. */
-    HANDLE reader = open_device(a), writer = open_device(a);
+    HANDLE reader = open_adapter_device(a), writer = open_adapter_device(a);
     struct bundle_reader_thread r = { reader, os_addr, 0, TRUE, 0 };
     uint8_t buffer[TUN_BUNDLE_MIN_READ_SIZE];
     DWORD bytes;
@@ -575,13 +568,13 @@ static void test_bundles_both_ways(void)
     /* The last bundle handle closed: a session has the adapter again. */
     WINTUN_SESSION_HANDLE s = WintunStartSession(a, 0x20000);
     CHECK(s != NULL);
-    HANDLE h = open_device(a);
+    HANDLE h = open_adapter_device(a);
     CHECK_ERR(WriteFile(h, buffer, n, &bytes, NULL), ERROR_ALREADY_INITIALIZED);
     CHECK_ERR(ReadFile(h, buffer, sizeof(buffer), &bytes, NULL), ERROR_ALREADY_INITIALIZED);
     WintunEndSession(s);
     CHECK(CloseHandle(h));
     /* A handle with rings reads no bundles. */
-    h = open_device(a);
+    h = open_adapter_device(a);
     CHECK(raw_start(&c, h, 0x20000));
     CHECK_ERR(ReadFile(h, buffer, sizeof(buffer), &bytes, NULL), ERROR_INVALID_FUNCTION);
     CHECK_ERR(WriteFile(h, buffer, n, &bytes, NULL), ERROR_INVALID_FUNCTION);
@@ -594,7 +587,7 @@ static void test_bundles_both_ways(void)
 static void test_bundle_limits_and_accounting(void)
 {
     WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"bundle-limits");
-    HANDLE h = open_device(a);
+    HANDLE h = open_adapter_device(a);
     static uint8_t buffer[TUN_BUNDLE_MIN_READ_SIZE], big[0xF000];
     DWORD bytes;
     CHECK(WriteFile(h, buffer, 0, &bytes, NULL)); /* starts the bundle client */
@@ -637,7 +630,7 @@ static void test_bundle_read_teardown(void)
 {
     for (int by_adapter = 0; by_adapter < 2; ++by_adapter) {
         WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"bundle-teardown");
-        struct bundle_reader_thread b = { open_device(a), os_addr, 0, TRUE, 0 };
+        struct bundle_reader_thread b = { open_adapter_device(a), os_addr, 0, TRUE, 0 };
         pthread_t t;
         pthread_create(&t, NULL, read_bundles, &b);
         usleep(30000);
@@ -677,7 +670,7 @@ static void test_kernel(void)
     memcpy(address.Address, kernel_os, 4);
     CHECK(WintunAddAdapterAddress(a, &address) && WintunSetAdapterUp(a, TRUE));
     struct raw_client c;
-    HANDLE h = open_device(a);
+    HANDLE h = open_adapter_device(a);
     CHECK(h != INVALID_HANDLE_VALUE && raw_start(&c, h, 0x20000));
     CHECK_ERR(WintunStartSession(a, 0x20000), ERROR_ALREADY_INITIALIZED);
     ping_through_rings(&c, kernel_os, kernel_peer);
@@ -687,7 +680,7 @@ static void test_kernel(void)
            (unsigned long long)st.ReceiveDiscards, (unsigned long long)st.SendPackets);
     check_closed_then_session(a, &c);
     /* Bundles both ways. */
-    h = open_device(a);
+    h = open_adapter_device(a);
     CHECK(write_pings(h, kernel_os, kernel_peer, 1) == 10);
     CHECK(read_replies(h, kernel_os, 10) == 10);
     CHECK(CloseHandle(h));

@@ -4,6 +4,8 @@
  */
 #include "helpers.h"
 
+#include <pthread.h>
+
 
 static void test_inject_and_capture(void)
 {
@@ -145,6 +147,55 @@ static void test_pair_backpressure(void)
     WintunCloseAdapter(b);
 }
 
+/* wt_send_packets_waiting (what Python's write() and WriteFile of bundles wait with): against a
+ * peer that does not read it gives up after its wait, with what went and ERROR_BUFFER_OVERFLOW;
+ * against a peer that reads, late, everything goes. */
+struct slow_reader
+{
+    WINTUN_SESSION_HANDLE session;
+    uint32_t want, got;
+};
+
+static void *read_late(void *arg)
+{
+    struct slow_reader *r = arg;
+    wt_sleep_us(30000);
+    DWORD size;
+    for (BYTE *p; r->got < r->want && (p = receive_wait(r->session, &size, 5000)); ++r->got)
+        WintunReleaseReceivePacket(r->session, p);
+    return NULL;
+}
+
+static void test_send_waiting_for_room(void)
+{
+    WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"wait-a"), b = emulated_adapter(L"wait-b");
+    WintunEmulatedConnect(a, b);
+    WINTUN_SESSION_HANDLE sa = WintunStartSession(a, 0x20000), sb = WintunStartSession(b, 0x20000);
+    static BYTE packet[1000];
+    make_ipv4(packet, sizeof(packet), 0);
+    const BYTE *packets[400];
+    DWORD sizes[400], err;
+    for (int i = 0; i < 400; ++i)
+        packets[i] = packet, sizes[i] = sizeof(packet);
+    uint64_t start = wt_monotonic_ns();
+    DWORD sent = wt_send_packets_waiting(sa, packets, sizes, 400, 20000000, &err);
+    uint64_t waited = wt_monotonic_ns() - start;
+    CHECK(sent == 260 && err == ERROR_BUFFER_OVERFLOW); /* both rings full: 130 packets each */
+    CHECK(waited >= 20000000 && waited < 2000000000ull);
+    struct slow_reader r = { sb, 260 + 400, 0 };
+    pthread_t t;
+    pthread_create(&t, NULL, read_late, &r);
+    sent = wt_send_packets_waiting(sa, packets, sizes, 400, 5000000000ull, &err);
+    CHECK(sent == 400 && err == ERROR_SUCCESS);
+    pthread_join(t, NULL);
+    CHECK(r.got == 660);
+    WintunEndSession(sa);
+    CHECK(wt_send_packets_waiting(sa, packets, sizes, 1, 1000000, &err) == 0 && err == ERROR_INVALID_HANDLE);
+    WintunEndSession(sb);
+    WintunCloseAdapter(a);
+    WintunCloseAdapter(b);
+}
+
 static void test_echo_responder(void)
 {
     WINTUN_ADAPTER_HANDLE a = emulated_adapter(L"echo");
@@ -198,6 +249,7 @@ int main(void)
     RUN(test_inject_and_capture);
     RUN(test_pair);
     RUN(test_pair_backpressure);
+    RUN(test_send_waiting_for_room);
     RUN(test_echo_responder);
     RUN(test_down_adapter_drops);
     return test_summary();

@@ -268,8 +268,6 @@ static void bundle_leave(struct wt_device_file *file)
 
 /* ---- the Win32 calls, on Linux ---- */
 
-static HANDLE file_handle(uintptr_t handle) { return (HANDLE)handle; }
-
 /* "\\.\Global\WINTUN<n>" or "\\.\Device\WINTUN<n>": n, or -1 for another form of name. */
 static int64_t device_index(LPCWSTR name)
 {
@@ -328,7 +326,7 @@ HANDLE WintunCompat_CreateFileW(LPCWSTR name, DWORD access, DWORD share, LPSECUR
             wt_device_file_close(file);
         } else {
             file->raw = 1;
-            result = file_handle(handle);
+            result = (HANDLE)handle;
         }
         if (dev)
             wt_device_unref(dev);
@@ -486,28 +484,9 @@ DWORD wt_bundle_parse(const uint8_t *buffer, DWORD size, const BYTE **packets, D
 static DWORD bundle_send(struct wt_device_file *file, struct wt_bundle_client *client, const BYTE **packets, DWORD *sizes,
                          DWORD count)
 {
-    DWORD done = 0;
-    uint64_t deadline = 0;
-    for (unsigned idle = 0; done < count;) {
-        DWORD sent = WintunSendPackets(client->session, packets + done, sizes + done, count - done);
-        if (sent) {
-            done += sent;
-            idle = 0;
-            continue;
-        }
-        DWORD err = GetLastError();
-        if (err != ERROR_BUFFER_OVERFLOW)
-            return err == ERROR_INVALID_HANDLE ? ERROR_HANDLE_EOF : err;
-        if (!deadline)
-            deadline = wt_monotonic_ns() + BUNDLE_WRITE_WAIT_NS;
-        if (wt_monotonic_ns() >= deadline || wt_atomic_load(&file->closing, WT_ACQUIRE))
-            break;
-        /* Nothing tells a producer that the driver made room (Wintun has no such event). */
-        if (++idle < 16)
-            wt_yield();
-        else
-            wt_sleep_us(idle < 128 ? 20 : 200);
-    }
+    DWORD err, done = wt_send_packets_waiting(client->session, packets, sizes, count, BUNDLE_WRITE_WAIT_NS, &err);
+    if (err && err != ERROR_BUFFER_OVERFLOW)
+        return err == ERROR_INVALID_HANDLE ? ERROR_HANDLE_EOF : err;
     if (done < count)
         WT_STAT_ADD(&file->dev->driver, receive_drops, count - done);
     return ERROR_SUCCESS;

@@ -648,6 +648,35 @@ DWORD WINAPI WintunSendPackets(WINTUN_SESSION_HANDLE handle, const BYTE *const *
     return sent;
 }
 
+DWORD wt_send_packets_waiting(WINTUN_SESSION_HANDLE session, const BYTE *const *packets, const DWORD *sizes, DWORD count,
+                              uint64_t wait_ns, DWORD *error)
+{
+    DWORD done = 0;
+    uint64_t deadline = 0;
+    *error = ERROR_SUCCESS;
+    for (unsigned idle = 0; done < count;) {
+        DWORD sent = WintunSendPackets(session, packets + done, sizes + done, count - done);
+        if (sent) {
+            done += sent;
+            idle = 0;
+            continue;
+        }
+        if ((*error = GetLastError()) != ERROR_BUFFER_OVERFLOW)
+            break;
+        if (!deadline)
+            deadline = wt_monotonic_ns() + wait_ns;
+        if (wt_monotonic_ns() >= deadline)
+            break;
+        if (++idle < 16)
+            wt_yield();
+        else
+            wt_sleep_us(idle < 128 ? 20 : 200);
+    }
+    if (done == count)
+        *error = ERROR_SUCCESS;
+    return done;
+}
+
 BOOL WINAPI WintunIsReceiveReady(WINTUN_SESSION_HANDLE handle)
 {
     struct wt_session_head *session = session_enter(handle);

@@ -16,6 +16,7 @@
 #include "logger.h"
 #include "platform.h"
 #include "ring.h"
+#include "session.h"
 
 #include <limits.h>
 #include <math.h>
@@ -957,29 +958,15 @@ static int packet_of(TunDevice *self, Py_buffer *view, const char **data, Py_ssi
 static Py_ssize_t send_or_drop(TunDevice *self, WINTUN_SESSION_HANDLE session, const BYTE **packets, DWORD *sizes,
                                DWORD count, const char *what)
 {
-    DWORD done = 0, err = ERROR_SUCCESS;
-    uint64_t deadline = 0;
-    for (unsigned idle = 0; done < count;) {
-        DWORD sent = WintunSendPackets(session, packets + done, sizes + done, count - done);
-        if (sent) {
-            done += sent;
-            idle = 0;
-            continue;
-        }
-        err = GetLastError();
-        if (err != ERROR_BUFFER_OVERFLOW)
-            break;
-        if (!deadline)
-            deadline = wt_monotonic_ns() + (uint64_t)(self->write_timeout * 1e9);
-        if (wt_monotonic_ns() >= deadline)
-            break;
-        /* No event tells a producer that the driver made room (Wintun has none): back off. */
+    /* The ring has room nearly always: one try with the GIL held, then the wait without it. */
+    DWORD err = ERROR_SUCCESS, done = WintunSendPackets(session, packets, sizes, count);
+    if (done < count && (done || (err = GetLastError()) == ERROR_BUFFER_OVERFLOW)) {
+        const uint64_t wait_ns = (uint64_t)(self->write_timeout * 1e9);
+        DWORD more;
         Py_BEGIN_ALLOW_THREADS
-        if (++idle < 16)
-            wt_yield();
-        else
-            wt_sleep_us(idle < 128 ? 20 : 200);
+        more = wt_send_packets_waiting(session, packets + done, sizes + done, count - done, wait_ns, &err);
         Py_END_ALLOW_THREADS
+        done += more;
     }
     if (done == count)
         return done;

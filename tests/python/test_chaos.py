@@ -71,6 +71,7 @@ def test_chaos(tun_factory):
         elif op == 11:
             dev.mtu = rng.randrange(1280, 9000)
             dev.stats, dev.is_up, dev.addresses, repr(dev)
+            wintun.list_adapters(system=False)  # enumerates while other threads close spare devices
         elif op == 12:
             i = rng.randrange(len(spare))
             old, spare[i] = spare[i], (wintun.TunDevice(backend="emulated", name=f"chaos{os.getpid()}-{i}-{rng.random()}")
