@@ -403,14 +403,20 @@ _ALIAS = re.compile(r"wintun:\{([0-9A-Fa-f-]{36})\}:(.*)", re.S)
 def _system_adapters() -> List[AdapterInfo]:
     """Kernel adapters of any process in this network namespace (Linux): the interfaces this library
     marked with the alias "wintun:{GUID}:<tunnel type>" when it made them, directly or through
-    wintun-helper. Read with `ip -j link`; none if that fails."""
+    wintun-helper. Read with `ip -j link` (iproute2); OSError with its errno when that cannot run or
+    fails, never a silently empty list."""
     if not sys.platform.startswith("linux"):
         return []
     try:
         out = subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True, timeout=10)
-        links = json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else []
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return []
+    except subprocess.TimeoutExpired as error:
+        raise OSError(errno.ETIMEDOUT, "`ip -j link show` did not answer in 10 s") from error
+    try:
+        if out.returncode:
+            raise ValueError(out.stderr.strip() or f"exit status {out.returncode}")
+        links = json.loads(out.stdout)
+    except ValueError as error:
+        raise OSError(errno.EIO, f"cannot list the system's interfaces with `ip -j link show`: {error}") from error
     found = []
     for link in links:
         match = _ALIAS.fullmatch(link.get("ifalias") or "")
@@ -427,7 +433,8 @@ def _system_adapters() -> List[AdapterInfo]:
 def list_adapters(tunnel_type: Optional[str] = None, system: bool = True) -> List[AdapterInfo]:
     """The adapters of this process (WintunEnumAdapters), then, with system (Linux), the kernel
     adapters other processes made in this network namespace; of one tunnel type (Wintun 0.9's pool,
-    compared without case) or all. Sorted by name."""
+    compared without case) or all. Sorted by name. With system, OSError if `ip` (iproute2) cannot
+    list the interfaces."""
     own = [AdapterInfo(**info, this_process=True) for info in _wintun.list_adapters(tunnel_type)]
     seen = {info.luid for info in own if info.backend == "kernel"}
     others = [info for info in _system_adapters() if info.luid not in seen] if system else []

@@ -153,7 +153,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    adapters = wintun.list_adapters(args.type)
+    try:
+        adapters = wintun.list_adapters(args.type)
+    except OSError as error:
+        print(f"python -m wintun list: {error}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps([info._asdict() for info in adapters], indent=2))
         return 0

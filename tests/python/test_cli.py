@@ -1,4 +1,5 @@
 """python -m wintun info / demo / list."""
+import errno
 import json
 import os
 import shutil
@@ -126,3 +127,22 @@ def test_raw_client_example(backend):
     assert [f"ring: echo reply {i}" in out and f"bundle: echo reply {i}" in out for i in range(1, 5)] == [True] * 4
     assert "every echo request answered; a session afterwards: started" in out
     assert subprocess.run([RAW_CLIENT, "--count", "0"], capture_output=True).returncode == 2
+
+
+def test_list_says_when_the_system_cannot_be_asked(monkeypatch, tmp_path):
+    """Without iproute2, list_adapters(system=True) raises OSError with its errno; the CLI says so."""
+    import wintun
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `ip` here
+    with pytest.raises(OSError) as info:
+        wintun.list_adapters()
+    assert info.value.errno == errno.ENOENT
+    assert isinstance(wintun.list_adapters(system=False), list)  # this process's own need no `ip`
+    (tmp_path / "ip").write_text("#!/bin/sh\necho 'Cannot open netlink socket' >&2\nexit 1\n")
+    (tmp_path / "ip").chmod(0o755)
+    with pytest.raises(OSError) as info:
+        wintun.list_adapters()
+    assert info.value.errno == errno.EIO and "Cannot open netlink socket" in str(info.value)
+    env = {**os.environ, "PATH": str(tmp_path), "PYTHONPATH": os.path.dirname(os.path.dirname(wintun.__file__))}
+    result = subprocess.run([sys.executable, "-m", "wintun", "list"], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 1 and "Cannot open netlink socket" in result.stderr
