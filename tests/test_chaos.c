@@ -48,6 +48,7 @@ static void CALLBACK chaos_logger(WINTUN_LOGGER_LEVEL level, DWORD64 timestamp, 
     WINTUN_ADAPTER_HANDLE opened = WintunOpenAdapter(L"chaos-0");
     WintunCloseAdapter(opened);
     WintunGetReadWaitEvent(__atomic_load_n(&sessions[1], __ATOMIC_ACQUIRE));
+    CloseHandle(open_adapter_device(adapters[2])); /* the device calls from a callback too */
     inside = 0;
 }
 
@@ -79,9 +80,10 @@ static BOOL CALLBACK count_packet(void *context, const BYTE *packet, DWORD size)
 static _Thread_local TUN_RING *raw_rings[2]; /* a thread's raw client's, reused: its handle is closed each round */
 
 /* A raw client of its own (seed 002): opens the device, registers this thread's rings (if no other
- * client has the adapter), pushes a few packets, pops what is there, closes. Accounted like a
- * session: what it pushed is sent, what it popped is read; the rest the library counts at close. */
-static void raw_client_round(int i, uint32_t r)
+ * client has the adapter), pushes a few packets, pops what is there, closes. On accounted adapter
+ * i it is accounted like a session: what it pushed is sent, what it popped is read; the rest the
+ * library counts at close. i < 0: an adapter another thread may close meanwhile. */
+static void raw_client_round(WINTUN_ADAPTER_HANDLE adapter, int i, uint32_t r)
 {
     enum { CAPACITY = 0x20000 };
     TUN_RING *send = raw_rings[0], *receive = raw_rings[1];
@@ -91,7 +93,7 @@ static void raw_client_round(int i, uint32_t r)
     }
     memset(send, 0, 12);
     memset(receive, 0, 12);
-    HANDLE device = open_adapter_device(adapters[i]);
+    HANDLE device = open_adapter_device(adapter);
     if (device == INVALID_HANDLE_VALUE)
         return;
     HANDLE e1 = CreateEventW(NULL, FALSE, FALSE, NULL), e2 = CreateEventW(NULL, FALSE, FALSE, NULL);
@@ -112,7 +114,8 @@ static void raw_client_round(int i, uint32_t r)
             __atomic_store_n(&receive->Tail, TUN_RING_WRAP(tail + space, CAPACITY), __ATOMIC_SEQ_CST);
             if (__atomic_load_n(&receive->Alertable, __ATOMIC_SEQ_CST))
                 SetEvent(e2);
-            __atomic_add_fetch(&sent[i], 1, __ATOMIC_RELAXED);
+            if (i >= 0)
+                __atomic_add_fetch(&sent[i], 1, __ATOMIC_RELAXED);
         }
         for (int k = 0; k < 8; ++k) {
             uint32_t head = send->Head, tail = __atomic_load_n(&send->Tail, __ATOMIC_ACQUIRE);
@@ -120,7 +123,8 @@ static void raw_client_round(int i, uint32_t r)
                 break;
             const TUN_PACKET *p = (const TUN_PACKET *)(send->Data + head);
             __atomic_store_n(&send->Head, TUN_RING_WRAP(head + TUN_ALIGN(4 + p->Size), CAPACITY), __ATOMIC_RELEASE);
-            __atomic_add_fetch(&read_count[i], 1, __ATOMIC_RELAXED);
+            if (i >= 0)
+                __atomic_add_fetch(&read_count[i], 1, __ATOMIC_RELAXED);
         }
     } else {
         CloseHandle(e1);
@@ -295,8 +299,11 @@ static void *chaos_thread(void *arg)
             WintunCloseAdapter(__atomic_exchange_n(&extra[(r >> 18) % EXTRA], NULL, __ATOMIC_ACQ_REL));
             break;
         }
-        case 15: /* a raw client of its own on an accounted adapter */
-            raw_client_round(i % ACCOUNTED, r);
+        case 15: /* a raw client of its own: on an accounted adapter, or on a slot's that others close */
+            if (r & 0x200000)
+                raw_client_round(adapters[i % ACCOUNTED], i % ACCOUNTED, r);
+            else
+                raw_client_round(__atomic_load_n(&extra[(r >> 16) % EXTRA], __ATOMIC_ACQUIRE), -1, r);
             break;
         case 16: /* bundles on a shared handle */
             bundle_round(i % ACCOUNTED, r);
