@@ -160,8 +160,8 @@ $$(WIN_DIR_$(1))/libwintun.a: $$(patsubst %.c,$$(WIN_DIR_$(1))/obj/%.o,$$(WIN_SR
 $$(WIN_DIR_$(1))/test_native.exe: tests/test_native.c $$(WIN_DIR_$(1))/libwintun.a $$(HEADERS) $$(WIN_DIR_$(1))/wintun-standin.dll $$(WIN_DIR_$(1))/wintun-missing.dll
 	$$(WIN_CC_$(1)) $$(WIN_CFLAGS) -o $$@ $$< $$(call WHOLE,$$(WIN_DIR_$(1))/libwintun.a) -static -lpthread $$(WIN_LIBS)
 
-# Wintun's example flow with a CRT logger, the library loaded with LoadLibraryExW: only the DLL.
-$$(WIN_DIR_$(1))/test_crt_logger.exe: tests/test_crt_logger.c $$(HEADERS) $$(WIN_DIR_$(1))/wintun-standin.dll
+# Wintun's example flow with a CRT logger, the library loaded with LoadLibraryExW: only the DLLs.
+$$(WIN_DIR_$(1))/test_crt_logger.exe: tests/test_crt_logger.c $$(HEADERS) $$(WIN_DIR_$(1))/wintun-standin.dll $$(WIN_DIR_$(1))/wintun-portable.dll
 	$$(WIN_CC_$(1)) $$(WIN_CFLAGS) -o $$@ $$<
 
 $$(WIN_DIR_$(1))/wintun-missing.dll: tests/missing_export.c

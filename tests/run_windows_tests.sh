@@ -34,18 +34,46 @@ if ! wine cmd /c ver >/dev/null 2>&1 </dev/null; then
     wineserver -p 2>/dev/null
     wine cmd /c ver >/dev/null 2>&1 </dev/null || echo "Wine cannot start programs in $WINEPREFIX"
 fi
+# The runs of one program, a line each: "ARGUMENTS|STDERR", STDERR a pipe or a Wine console (a
+# terminal made by script(1), as when the program runs in an interactive shell).
+runs_of() {
+    case $1 in
+    test_crt_logger) printf '%s\n' '|pipe' 'native|pipe' '|console' 'native|console' ;;
+    *) echo '|pipe' ;;
+    esac
+}
+
+# Runs program $1 with arguments $2, stderr as $3; sets out (its stdout, with stderr when a pipe).
+run_one() {
+    if [ "$3" = console ]; then
+        local file; file=$(mktemp)
+        timeout 600 script -qec "wine '$1' $2 >'$file'" /dev/null </dev/null >/dev/null 2>&1; rc=$?
+        out=$(tr -d '\r' < "$file"); rm -f "$file"
+    else
+        out=$(timeout 600 wine "$1" $2 </dev/null 2>&1 | tr -d '\r'); rc=$?
+    fi
+}
+
 failed=0
 for t in "$@"; do
-    out=$(timeout 600 wine "$dir/$t.exe" </dev/null 2>&1 | tr -d '\r'); rc=$?
-    last=$(summary_of "$out")
-    if [ -z "$last" ] || ! summary_ok "$last"; then
-        printf '%s\n' "$out" | tail -40
-        echo "FAILED: $label/$t (exit $rc)"
-        failed=1
-    else
-        echo "$label/$t: $last"
-    fi
-    summary_add "$last"
+    while IFS='|' read -r args how; do
+        name="$label/$t${args:+ $args}"; [ "$how" = pipe ] || name="$name (stderr a $how)"
+        if [ "$how" = console ] && ! command -v script >/dev/null; then
+            echo "$name: not run (script(1), from util-linux, is not installed)"
+            summary_add "0 passed, 0 failed, 1 skipped"
+            continue
+        fi
+        run_one "$dir/$t.exe" "$args" "$how"
+        last=$(summary_of "$out")
+        if [ -z "$last" ] || ! summary_ok "$last"; then
+            printf '%s\n' "$out" | tail -40
+            echo "FAILED: $name (exit $rc)"
+            failed=1
+        else
+            echo "$name: $last"
+        fi
+        summary_add "$last"
+    done < <(runs_of "$t")
 done
 summary_total "C tests ($label)"
 exit $failed
