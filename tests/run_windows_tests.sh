@@ -59,7 +59,7 @@ for t in "$@"; do
     while IFS='|' read -r args how; do
         name="$label/$t${args:+ $args}"; [ "$how" = pipe ] || name="$name (stderr a $how)"
         if [ "$how" = console ] && ! command -v script >/dev/null; then
-            echo "$name: not run (script(1), from util-linux, is not installed)"
+            echo "$name: not run (script(1), from bsdutils, is not installed)"
             summary_add "0 passed, 0 failed, 1 skipped"
             continue
         fi
