@@ -3,7 +3,7 @@
 # crash are unreliable there, so each program's final "N passed, N failed, N skipped" line is what
 # counts (docs/windows.md). x86 programs need wine32; without it each program is a skip, with the
 # reason scripts/setup.sh recorded.
-set -u
+set -u -o pipefail  # a run's exit code is wine's, not that of the tr after it
 dir=$1; arch=$2; shift 2
 export WINEPREFIX=${WINEPREFIX:-${TMPDIR:-/tmp}/wintun-wine}
 export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;winedbg.exe=d"

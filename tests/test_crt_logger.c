@@ -75,12 +75,13 @@ static DWORD WINAPI watchdog(LPVOID arg)
 }
 
 /* GetProcAddress's FARPROC to the function's own type, through memcpy (no type punning). */
-#define LOAD(module, name)                                                                         \
+#define LOAD_AS(module, var, name)                                                                 \
     do {                                                                                           \
-        FARPROC proc_ = GetProcAddress(module, #name);                                             \
+        FARPROC proc_ = GetProcAddress(module, name);                                              \
         CHECK(proc_ != NULL);                                                                      \
-        memcpy(&name, &proc_, sizeof(proc_));                                                      \
+        memcpy(&var, &proc_, sizeof(proc_));                                                       \
     } while (0)
+#define LOAD(module, name) LOAD_AS(module, name, #name)
 
 static void make_ipv4(BYTE *p, DWORD size)
 {
@@ -223,10 +224,9 @@ int main(int argc, char **argv)
         return test_summary();
     LOAD(standin, WintunEmulatedInjectPacket);
     if (native) {
-        FARPROC open = GetProcAddress(standin, "WintunOpenAdapter"), close = GetProcAddress(standin, "WintunCloseAdapter");
-        memcpy(&StandinOpenAdapter, &open, sizeof(open));
-        memcpy(&StandinCloseAdapter, &close, sizeof(close));
-        inner = StandinOpenAdapter(L"Demo");
+        LOAD_AS(standin, StandinOpenAdapter, "WintunOpenAdapter");
+        LOAD_AS(standin, StandinCloseAdapter, "WintunCloseAdapter");
+        inner = StandinOpenAdapter ? StandinOpenAdapter(L"Demo") : NULL;
         CHECK(inner != NULL);
     }
     WINTUN_SESSION_HANDLE session = WintunStartSession(adapter, 0x400000);
